@@ -1,0 +1,275 @@
+// Command fitloop is a self-hostable fitness platform in one binary.
+//
+//	fitloop [--config PATH] [serve]        run the server (default)
+//	fitloop migrate up|status               apply or list database migrations
+//	fitloop version                         print the version
+//	fitloop admin create-user --email E --username U [--password P | stdin] [--role R]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/fitloop/fitloop/migrations"
+	"github.com/fitloop/fitloop/modules/users"
+	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/config"
+	"github.com/fitloop/fitloop/platform/database"
+	"github.com/fitloop/fitloop/platform/httpx"
+	"github.com/fitloop/fitloop/platform/metrics"
+	"github.com/fitloop/fitloop/platform/server"
+	"github.com/fitloop/fitloop/web"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// stdin is where `admin create-user` reads a password; tests replace it.
+var stdin io.Reader = os.Stdin
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program: it parses args, runs a subcommand and returns the
+// exit code. Tests call it directly.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fitloop", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "path to config.yaml (default ./config.yaml if present)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cmd, rest := "serve", fs.Args()
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	if cmd == "version" {
+		fmt.Fprintln(stdout, "fitloop", version)
+		return 0
+	}
+	cfg, err := config.LoadProcess(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log := config.NewLogger(cfg.Log, stdout)
+	slog.SetDefault(log)
+	switch cmd {
+	case "serve":
+		err = serve(ctx, cfg, log)
+	case "migrate":
+		err = migrate(ctx, cfg, log, rest, stdout)
+	case "admin":
+		err = admin(ctx, cfg, log, rest, stdout, stderr)
+	default:
+		err = fmt.Errorf("unknown command %q (want serve, migrate, version or admin)", cmd)
+	}
+	if err != nil {
+		var usage usageError
+		if errors.As(err, &usage) {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		log.Error("fitloop: "+cmd+" failed", slog.String("error", err.Error()))
+		fmt.Fprintln(stderr, "fitloop:", err)
+		return 1
+	}
+	return 0
+}
+
+// usageError is a command-line mistake: exit code 2, no stack of log lines.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+// app is the assembled program: the database, the modules and the router.
+type app struct {
+	db      *database.DB
+	users   *users.Module
+	engine  *gin.Engine
+	metrics *metrics.Registry
+}
+
+// openDB opens and migrates the database.
+func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*database.DB, error) {
+	db, err := database.Open(cfg.Database, cfg.DataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	fsys, err := migrations.FS(db.Dialect())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	n, err := db.Migrate(ctx, fsys)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("migrations applied", slog.Int("count", n))
+	}
+	return db, nil
+}
+
+// newApp wires the modules together. It is the only place that imports them.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := newSigner(cfg, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	um, err := users.New(users.Deps{DB: db, Log: log, Auth: cfg.Auth, Signer: signer})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{db: db, users: um, metrics: metrics.New()}
+	a.metrics.RegisterDBStats(db.Stats)
+	a.engine = httpx.NewEngine(log, httpx.Options{
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, CORSOrigins: cfg.HTTP.CORSOrigins,
+		TrustedProxies: cfg.HTTP.TrustedProxies, AccessLog: cfg.HTTP.AccessLog, Observe: a.metrics.Middleware(),
+	})
+	fsys, _ := migrations.FS(db.Dialect())
+	server.RegisterHealth(a.engine, map[string]server.Check{
+		"database": db.Ping,
+		"migrations": func(ctx context.Context) error {
+			if pending, err := db.Pending(ctx, fsys); err != nil || pending {
+				return errors.Join(err, errors.New("migrations pending"))
+			}
+			return nil
+		},
+	})
+	a.engine.GET("/metrics", gin.WrapH(a.metrics.Handler()))
+	web.Register(a.engine)
+	api := a.engine.Group("/api/v1")
+	um.RegisterRoutes(api)
+	return a, nil
+}
+
+// newSigner uses the configured key, or one generated once into the data dir.
+func newSigner(cfg config.Config, log *slog.Logger) (*auth.Signer, error) {
+	key := []byte(cfg.Auth.SigningKey)
+	if len(key) == 0 {
+		var created bool
+		var err error
+		if key, created, err = auth.LoadOrCreateKey(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		if created {
+			log.Warn("generated a token signing key; set auth.signing_key when running several replicas",
+				slog.String("file", cfg.DataDir+"/"+auth.SigningKeyFile))
+		}
+	}
+	return auth.NewSigner(key, cfg.Auth.Issuer, cfg.Auth.Audience)
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("fitloop starting", slog.String("version", version), slog.String("database", a.db.Dialect()))
+	err = server.Serve(ctx, cfg.HTTP, a.engine, log)
+	// In-flight requests have finished (or the timeout passed): now the database.
+	return errors.Join(err, a.db.Close())
+}
+
+func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, out io.Writer) error {
+	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
+		return usageError("usage: fitloop migrate up|status")
+	}
+	db, err := database.Open(cfg.Database, cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fsys, err := migrations.FS(db.Dialect())
+	if err != nil {
+		return err
+	}
+	if args[0] == "up" {
+		n, err := db.Migrate(ctx, fsys)
+		if err == nil {
+			fmt.Fprintf(out, "applied %d migration(s)\n", n)
+		}
+		return err
+	}
+	st, err := db.MigrationStatuses(ctx, fsys)
+	for _, m := range st {
+		state := "pending"
+		if m.Applied {
+			state = "applied"
+		}
+		fmt.Fprintf(out, "%05d  %-8s %s\n", m.Version, state, m.Name)
+	}
+	return err
+}
+
+// admin runs `admin create-user`: how a fresh install gets its first admin.
+func admin(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, out, errOut io.Writer) error {
+	if len(args) == 0 || args[0] != "create-user" {
+		return usageError("usage: fitloop admin create-user --email E --username U [--password P] [--role admin]")
+	}
+	fs := flag.NewFlagSet("admin create-user", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	email := fs.String("email", "", "email address")
+	username := fs.String("username", "", "username")
+	password := fs.String("password", "", "password (read from stdin when empty)")
+	role := fs.String("role", auth.RoleAdmin, "customer, instructor or admin")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError(err.Error())
+	}
+	if *password == "" {
+		b, err := io.ReadAll(io.LimitReader(stdin, 4096))
+		if err != nil {
+			return err
+		}
+		*password = strings.TrimRight(string(b), "\r\n")
+	}
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	system := auth.WithPrincipal(ctx, &auth.Principal{UserID: "system", Role: auth.RoleAdmin, SessionID: "cli"})
+	acct, err := a.users.Service().Register(system, users.RegisterInput{
+		Username: *username, Email: *email, Password: *password, Role: *role})
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(out, "created %s %s (%s) id=%s\n", acct.Role, acct.Username, acct.Email, acct.UserID)
+	return nil
+}
+
+// describe turns a validation error into a readable command-line message.
+func describe(err error) error {
+	e, ok := apperr.As(err)
+	if !ok || e.Kind == apperr.Internal {
+		return err
+	}
+	msg := e.Message
+	for field, m := range e.Fields {
+		msg += fmt.Sprintf("\n  %s: %s", field, m)
+	}
+	return usageError(msg)
+}

@@ -1,0 +1,230 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/auth"
+)
+
+// Register implements Service.
+func (s *service) Register(ctx context.Context, in RegisterInput) (*Account, error) {
+	in.Username = strings.ToLower(strings.TrimSpace(in.Username))
+	in.Email = normalizeEmail(in.Email)
+	if in.Role == "" {
+		in.Role = auth.RoleCustomer
+	}
+	v := apperr.Validation{}
+	validateUsername(v, in.Username)
+	validateEmail(v, "email", in.Email)
+	validatePassword(v, "password", in.Password)
+	validateRole(v, in.Role)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if in.Role == auth.RoleAdmin {
+		if p := auth.PrincipalFrom(ctx); p == nil || !p.IsAdmin() {
+			return nil, apperr.E(apperr.Forbidden, "role_forbidden", "Only an admin may create an admin.")
+		}
+	}
+	hash, err := auth.HashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	a := &accountRow{ID: newID(), Username: in.Username, Email: in.Email, Role: in.Role,
+		Timezone: "UTC", Units: "metric", CreatedAt: now, UpdatedAt: now}
+	cred := &credentialRow{ID: newID(), UserID: a.ID, PasswordHash: hash, CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.PasswordMaxAge)}
+	if err := s.db.Tx(ctx, func(tx *gorm.DB) error { return s.store.createAccount(tx, a, cred) }); err != nil {
+		return nil, err
+	}
+	return &Account{UserID: a.ID, Username: a.Username, Email: a.Email, Role: a.Role, CreatedAt: a.CreatedAt}, nil
+}
+
+// FindUserByID implements Service. Disabled accounts are visible only to admins.
+func (s *service) FindUserByID(ctx context.Context, userID string) (*Profile, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.accountByID(s.db.Read(ctx), userID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Disabled && !p.IsAdmin() {
+		return nil, ErrUserNotFound
+	}
+	if !p.CanActFor(userID) {
+		return publicProfile(a), nil
+	}
+	return s.fullProfile(ctx, a)
+}
+
+func publicProfile(a *accountRow) *Profile {
+	return &Profile{UserID: a.ID, Username: a.Username, DisplayName: a.DisplayName, Bio: a.Bio,
+		Role: a.Role, CreatedAt: a.CreatedAt}
+}
+
+func (s *service) fullProfile(ctx context.Context, a *accountRow) (*Profile, error) {
+	bio, err := s.store.biometrics(s.db.Read(ctx), a.ID)
+	if err != nil {
+		return nil, err
+	}
+	p := publicProfile(a)
+	p.Private = &Private{Email: a.Email, Timezone: a.Timezone, Units: a.Units, Disabled: a.Disabled,
+		UpdatedAt: a.UpdatedAt, Biometrics: summarize(bio, s.clock())}
+	return p, nil
+}
+
+// UpdateUser implements Service.
+func (s *service) UpdateUser(ctx context.Context, userID string, upd UserUpdate) (*Profile, error) {
+	p, err := selfOrAdmin(ctx, userID, ErrUserNotFound)
+	if err != nil {
+		return nil, err
+	}
+	v := apperr.Validation{}
+	if upd.DisplayName != nil {
+		*upd.DisplayName = strings.TrimSpace(*upd.DisplayName)
+		validateText(v, "display_name", *upd.DisplayName, 64)
+	}
+	if upd.Bio != nil {
+		validateText(v, "bio", *upd.Bio, 500)
+	}
+	if upd.Timezone != nil {
+		validateTimezone(v, *upd.Timezone)
+	}
+	if upd.Units != nil {
+		v.Check(*upd.Units == "metric" || *upd.Units == "imperial", "units", "must be metric or imperial")
+	}
+	if upd.Email != nil {
+		*upd.Email = normalizeEmail(*upd.Email)
+		validateEmail(v, "email", *upd.Email)
+		if p.UserID == userID && (upd.CurrentPassword == nil || *upd.CurrentPassword == "") {
+			v.Add("current_password", "is required to change the email")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if upd.Email != nil && p.UserID == userID {
+		if err := s.checkPassword(ctx, userID, *upd.CurrentPassword); err != nil {
+			return nil, err
+		}
+	}
+	var a *accountRow
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if a, err = s.store.accountByID(tx, userID); err != nil {
+			return err
+		}
+		applyUserUpdate(a, upd)
+		a.UpdatedAt = s.clock()
+		return translate(tx.Save(a).Error, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.fullProfile(ctx, a)
+}
+
+func applyUserUpdate(a *accountRow, upd UserUpdate) {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&a.DisplayName, upd.DisplayName)
+	set(&a.Bio, upd.Bio)
+	set(&a.Timezone, upd.Timezone)
+	set(&a.Units, upd.Units)
+	set(&a.Email, upd.Email)
+}
+
+// DeleteUser implements Service.
+func (s *service) DeleteUser(ctx context.Context, userID, password string) error {
+	p, err := selfOrAdmin(ctx, userID, ErrUserNotFound)
+	if err != nil {
+		return err
+	}
+	if p.UserID == userID {
+		if password == "" {
+			return apperr.FieldError("password", "is required to delete your account")
+		}
+		if err := s.checkPassword(ctx, userID, password); errors.Is(err, ErrWrongPassword) {
+			return apperr.FieldError("password", "is wrong")
+		} else if err != nil {
+			return err
+		}
+	}
+	now := s.clock()
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if _, err := s.store.accountByID(tx, userID); err != nil {
+			return err
+		}
+		if err := tx.Model(&accountRow{}).Where("id = ?", userID).
+			Updates(map[string]any{"deleted_at": now, "disabled": true, "updated_at": now}).Error; err != nil {
+			return translate(err, nil)
+		}
+		return s.closeAccess(tx, userID)
+	})
+	if err == nil {
+		s.sessions.dropUser(userID)
+	}
+	return err
+}
+
+// closeAccess revokes every session and token of a user (in the caller's tx).
+func (s *service) closeAccess(tx *gorm.DB, userID string) error {
+	now := s.clock()
+	if _, err := s.store.revokeSessions(tx, userID, "", now); err != nil {
+		return err
+	}
+	return s.store.revokeTokens(tx, userID, now)
+}
+
+// ChangePassword implements Service.
+func (s *service) ChangePassword(ctx context.Context, userID string, in PasswordChange) (*PasswordChanged, error) {
+	p, err := selfOrAdmin(ctx, userID, ErrUserNotFound)
+	if err != nil {
+		return nil, err
+	}
+	v := apperr.Validation{}
+	v.Check(in.CurrentPassword != "", "current_password", "is required")
+	validatePassword(v, "new_password", in.NewPassword)
+	v.Check(in.NewPassword != in.CurrentPassword, "new_password", "must differ from the current password")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.checkPassword(ctx, userID, in.CurrentPassword); err != nil {
+		return nil, err
+	}
+	hash, err := auth.HashPassword(in.NewPassword)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	cred := &credentialRow{ID: newID(), UserID: userID, PasswordHash: hash, CreatedAt: now, ExpiresAt: now.Add(s.cfg.PasswordMaxAge)}
+	keep := ""
+	if p.UserID == userID {
+		keep = p.SessionID
+	}
+	var revoked []string
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := translate(tx.Create(cred).Error, nil); err != nil {
+			return err
+		}
+		if revoked, err = s.store.revokeSessions(tx, userID, keep, now); err != nil {
+			return err
+		}
+		return translate(tx.Model(&sessionRow{}).Where("id = ?", keep).Update("password_expired", false).Error, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.sessions.drop(append(revoked, keep)...)
+	return &PasswordChanged{PasswordExpiresAt: cred.ExpiresAt, RevokedSessions: len(revoked)}, nil
+}

@@ -1,0 +1,193 @@
+package users
+
+import (
+	"context"
+	"time"
+
+	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/httpx"
+)
+
+// Service is the users module's contract. Methods read the caller from the
+// context (auth.PrincipalFrom); "self or admin" means the caller is the user
+// named by userID or an admin, and anyone else gets the resource's NotFound.
+type Service interface {
+	// Register creates a customer or instructor account; only an admin may
+	// create an admin. Errors: Invalid, Conflict (email_taken, username_taken),
+	// Forbidden (role_forbidden).
+	Register(ctx context.Context, in RegisterInput) (*Account, error)
+	// Login checks credentials and opens a session. Errors: Unauthenticated
+	// (invalid_credentials), RateLimited (too_many_attempts).
+	Login(ctx context.Context, in LoginInput) (*LoginResult, error)
+	// Authenticate resolves a bearer credential (session JWT or API token).
+	Authenticate(ctx context.Context, credential string) (*auth.Principal, error)
+
+	// CurrentSession returns the caller's session. ExtendSession issues a new
+	// token with a later expiry. Logout revokes the caller's session.
+	CurrentSession(ctx context.Context) (*Session, error)
+	ExtendSession(ctx context.Context) (*LoginResult, error)
+	Logout(ctx context.Context) error
+	// FindSessions lists the caller's live sessions; RevokeSession ends one of
+	// them (NotFound for anyone else's).
+	FindSessions(ctx context.Context) ([]*Session, error)
+	RevokeSession(ctx context.Context, sessionID string) error
+
+	// FindUserByID returns the public profile to any signed-in caller and the
+	// full profile to self or admin. Errors: NotFound (user_not_found).
+	FindUserByID(ctx context.Context, userID string) (*Profile, error)
+	// UpdateUser changes profile fields (self or admin); an email change by the
+	// user needs current_password.
+	UpdateUser(ctx context.Context, userID string, upd UserUpdate) (*Profile, error)
+	// DeleteUser closes an account (self with password, or admin): it can no
+	// longer log in, its sessions and tokens die, its profile is gone.
+	DeleteUser(ctx context.Context, userID, password string) error
+	// ChangePassword replaces the password (self or admin, current password
+	// required) and revokes every other session.
+	ChangePassword(ctx context.Context, userID string, in PasswordChange) (*PasswordChanged, error)
+
+	// FindBiometrics and UpdateBiometrics are private (self or admin).
+	FindBiometrics(ctx context.Context, userID string) (*Biometrics, error)
+	UpdateBiometrics(ctx context.Context, userID string, upd BiometricsUpdate) (*Biometrics, error)
+
+	// Goals are private (self or admin). Errors: NotFound (goal_not_found), Invalid.
+	CreateGoal(ctx context.Context, userID string, in GoalInput) (*Goal, error)
+	FindGoals(ctx context.Context, userID string, f GoalFilter) ([]*Goal, error)
+	FindGoalByID(ctx context.Context, userID, goalID string) (*Goal, error)
+	UpdateGoal(ctx context.Context, userID, goalID string, upd GoalUpdate) (*Goal, error)
+	DeleteGoal(ctx context.Context, userID, goalID string) error
+
+	// API tokens are private (self or admin, from a signed-in session).
+	CreateToken(ctx context.Context, userID string, in TokenInput) (*CreatedToken, error)
+	FindTokens(ctx context.Context, userID string) ([]*Token, error)
+	DeleteToken(ctx context.Context, userID, tokenID string) error
+
+	// FindUsers and AdminUpdateUser are for admins only (Forbidden otherwise).
+	FindUsers(ctx context.Context, f UserFilter) ([]*Profile, error)
+	AdminUpdateUser(ctx context.Context, userID string, upd AdminUpdate) (*Profile, error)
+}
+
+// Error sentinels clients can tell apart by code.
+var (
+	ErrUserNotFound       = apperr.NotFoundf("user_not_found", "User")
+	ErrGoalNotFound       = apperr.NotFoundf("goal_not_found", "Goal")
+	ErrSessionNotFound    = apperr.NotFoundf("session_not_found", "Session")
+	ErrTokenNotFound      = apperr.NotFoundf("token_not_found", "Token")
+	ErrInvalidCredentials = apperr.E(apperr.Unauthenticated, "invalid_credentials", "Email or password is wrong.")
+	ErrEmailTaken         = &apperr.Error{Kind: apperr.Conflict, Code: "email_taken", Message: "That email is already registered.", Fields: map[string]string{"email": "is already registered"}}
+	ErrUsernameTaken      = &apperr.Error{Kind: apperr.Conflict, Code: "username_taken", Message: "That username is taken.", Fields: map[string]string{"username": "is taken"}}
+	ErrForbidden          = apperr.E(apperr.Forbidden, "forbidden", "You may not do this.")
+	ErrWrongPassword      = &apperr.Error{Kind: apperr.Forbidden, Code: "wrong_password", Message: "The current password is wrong.", Fields: map[string]string{"current_password": "is wrong"}}
+)
+
+// RegisterInput is the body of POST /users/register.
+type RegisterInput struct {
+	Username string `json:"username"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Role     string `json:"role,omitempty"`
+}
+
+// Account is the answer to a registration.
+type Account struct {
+	UserID    string    `json:"user_id"`
+	Username  string    `json:"username"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// LoginInput is the body of POST /users/login. ClientIP and UserAgent come from
+// the request, not the body.
+type LoginInput struct {
+	Email     string `json:"email"`
+	Password  string `json:"password"`
+	ClientIP  string `json:"-"`
+	UserAgent string `json:"-"`
+}
+
+// LoginResult carries a new access token.
+type LoginResult struct {
+	Token           string    `json:"token"`
+	UserID          string    `json:"user_id"`
+	SessionID       string    `json:"session_id"`
+	ExpiresAt       time.Time `json:"expires_at"`
+	PasswordExpired bool      `json:"password_expired"`
+}
+
+// Session is one signed-in session.
+type Session struct {
+	SessionID  string    `json:"session_id"`
+	UserID     string    `json:"user_id"`
+	Role       string    `json:"role"`
+	UserAgent  string    `json:"user_agent"`
+	ClientIP   string    `json:"client_ip"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	Current    bool      `json:"current"`
+}
+
+// Profile is a user as others see them; the private fields are set only for
+// the user themself and admins.
+type Profile struct {
+	UserID      string    `json:"user_id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	Bio         string    `json:"bio"`
+	Role        string    `json:"role"`
+	CreatedAt   time.Time `json:"created_at"`
+	*Private
+}
+
+// Private holds the fields only the user and admins see.
+type Private struct {
+	Email      string             `json:"email"`
+	Timezone   string             `json:"timezone"`
+	Units      string             `json:"units"`
+	Disabled   bool               `json:"disabled"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+	Biometrics *BiometricsSummary `json:"biometrics"`
+}
+
+// BiometricsSummary is the short form of biometrics in a full profile.
+type BiometricsSummary struct {
+	HeightCM *float64 `json:"height_cm"`
+	WeightKG *float64 `json:"weight_kg"`
+	Age      *int     `json:"age"`
+	Sex      *string  `json:"sex"`
+}
+
+// UserUpdate is the body of PUT /users/{user_id}; nil fields are unchanged.
+type UserUpdate struct {
+	DisplayName     *string `json:"display_name"`
+	Bio             *string `json:"bio"`
+	Timezone        *string `json:"timezone"`
+	Units           *string `json:"units"`
+	Email           *string `json:"email"`
+	CurrentPassword *string `json:"current_password"`
+}
+
+// PasswordChange is the body of PUT /users/{user_id}/password.
+type PasswordChange struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// PasswordChanged answers a password change.
+type PasswordChanged struct {
+	PasswordExpiresAt time.Time `json:"password_expires_at"`
+	RevokedSessions   int       `json:"revoked_sessions"`
+}
+
+// UserFilter narrows the admin user list.
+type UserFilter struct {
+	Query string // matches username or email (substring, case-insensitive)
+	Page  httpx.Page
+}
+
+// AdminUpdate is the body of PUT /admin/users/{user_id}.
+type AdminUpdate struct {
+	Role     *string `json:"role"`
+	Disabled *bool   `json:"disabled"`
+}

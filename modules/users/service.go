@@ -1,0 +1,102 @@
+package users
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/config"
+	"github.com/fitloop/fitloop/platform/database"
+)
+
+type service struct {
+	db       *database.DB
+	store    *store
+	log      *slog.Logger
+	cfg      config.Auth
+	signer   *auth.Signer
+	now      Clock
+	progress ProgressSource
+	failures auth.FailureCounter
+	sessions *principalCache
+}
+
+var _ Service = (*service)(nil)
+
+func newService(d Deps) *service {
+	s := &service{
+		db: d.DB, store: &store{db: d.DB}, log: d.Log, cfg: d.Auth, signer: d.Signer,
+		now: d.Clock, progress: d.Progress, failures: d.Failures,
+		sessions: newPrincipalCache(time.Second),
+	}
+	if s.now == nil {
+		s.now = func() time.Time { return time.Now().UTC() }
+	}
+	if s.progress == nil {
+		s.progress = NopProgress{}
+	}
+	if s.failures == nil {
+		s.failures = auth.NewMemoryCounter(d.Auth.LoginMaxFailures, d.Auth.LoginWindow)
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s
+}
+
+func (s *service) clock() time.Time { return s.now().UTC() }
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// caller returns the authenticated principal or Unauthenticated.
+func caller(ctx context.Context) (*auth.Principal, error) {
+	p := auth.PrincipalFrom(ctx)
+	if p == nil {
+		return nil, auth.Unauthenticated
+	}
+	return p, nil
+}
+
+// selfOrAdmin returns the caller when they may act for userID; anyone else
+// gets notFound so the object's existence does not leak.
+func selfOrAdmin(ctx context.Context, userID string, notFound error) (*auth.Principal, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.CanActFor(userID) {
+		return nil, notFound
+	}
+	return p, nil
+}
+
+func requireAdmin(ctx context.Context) (*auth.Principal, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.IsAdmin() {
+		return nil, apperr.E(apperr.Forbidden, "admin_required", "Only admins may do this.")
+	}
+	return p, nil
+}
+
+// checkPassword verifies password against the user's current credential.
+func (s *service) checkPassword(ctx context.Context, userID, password string) error {
+	cred, err := s.store.currentCredential(s.db.Read(ctx), userID)
+	if err != nil {
+		return err
+	}
+	ok, err := auth.VerifyPassword(cred.PasswordHash, password)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrWrongPassword
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package users
+
+import (
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+type biometricsRow struct {
+	UserID    string `gorm:"primaryKey"`
+	HeightCM  *float64
+	WeightKG  *float64
+	BirthDate *time.Time
+	Sex       *string
+	UpdatedAt time.Time
+}
+
+func (biometricsRow) TableName() string { return "users_biometrics" }
+
+type weightRow struct {
+	ID         string
+	UserID     string
+	WeightKG   float64
+	MeasuredAt time.Time
+}
+
+func (weightRow) TableName() string { return "users_weight_history" }
+
+type goalRow struct {
+	ID          string
+	UserID      string
+	GoalType    string
+	TargetValue float64
+	TargetDate  time.Time
+	Period      string
+	Status      string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (goalRow) TableName() string { return "users_goals" }
+
+type tokenRow struct {
+	ID         string
+	UserID     string
+	Name       string
+	TokenHash  string
+	Prefix     string
+	Scopes     string // space-separated
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+func (tokenRow) TableName() string { return "users_api_tokens" }
+
+func (t *tokenRow) scopes() []string { return strings.Fields(t.Scopes) }
+
+// biometrics returns a user's row, or nil when none was ever saved.
+func (s *store) biometrics(q *gorm.DB, userID string) (*biometricsRow, error) {
+	var rows []biometricsRow
+	if err := q.Where("user_id = ?", userID).Limit(1).Find(&rows).Error; err != nil {
+		return nil, translate(err, nil)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return &rows[0], nil
+}
+
+// maxWeightHistory bounds the history a biometrics read returns.
+const maxWeightHistory = 365
+
+func (s *store) weightHistory(q *gorm.DB, userID string) ([]weightRow, error) {
+	var rows []weightRow
+	err := q.Where("user_id = ?", userID).Order("measured_at DESC, id DESC").Limit(maxWeightHistory).Find(&rows).Error
+	return rows, translate(err, nil)
+}
+
+func (s *store) goal(q *gorm.DB, userID, goalID string) (*goalRow, error) {
+	var g goalRow
+	err := q.Where("id = ? AND user_id = ?", goalID, userID).Take(&g).Error
+	return &g, translate(err, ErrGoalNotFound)
+}
+
+func (s *store) goals(q *gorm.DB, userID string, f GoalFilter) ([]goalRow, error) {
+	q = q.Where("user_id = ?", userID)
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Page.Cursor != "" {
+		q = q.Where("id < ?", f.Page.Cursor)
+	}
+	var rows []goalRow
+	err := q.Order("id DESC").Limit(f.Page.Limit + 1).Find(&rows).Error
+	return rows, translate(err, nil)
+}
+
+func (s *store) tokenByHash(q *gorm.DB, hash string) (*tokenRow, error) {
+	var t tokenRow
+	err := q.Where("token_hash = ?", hash).Take(&t).Error
+	return &t, translate(err, ErrTokenNotFound)
+}
+
+func (s *store) liveTokens(q *gorm.DB, userID string, now time.Time) ([]tokenRow, error) {
+	var rows []tokenRow
+	err := q.Where("user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", userID, now).
+		Order("id DESC").Limit(maxTokensPerUser).Find(&rows).Error
+	return rows, translate(err, nil)
+}

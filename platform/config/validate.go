@@ -1,0 +1,89 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Validate checks every setting and names the key of the first bad ones.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s (%s): %s", key, EnvName(key), fmt.Sprintf(format, args...)))
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		bad("http.addr", "must be host:port or :port, got %q", c.HTTP.Addr)
+	}
+	positive := map[string]time.Duration{
+		"http.shutdown_timeout":        c.HTTP.ShutdownTimeout,
+		"http.read_timeout":            c.HTTP.ReadTimeout,
+		"http.write_timeout":           c.HTTP.WriteTimeout,
+		"http.idle_timeout":            c.HTTP.IdleTimeout,
+		"database.sqlite.busy_timeout": c.Database.SQLite.BusyTimeout,
+		"auth.session_ttl":             c.Auth.SessionTTL,
+		"auth.password_max_age":        c.Auth.PasswordMaxAge,
+		"auth.login_window":            c.Auth.LoginWindow,
+	}
+	for _, key := range Keys() {
+		if d, ok := positive[key]; ok && d <= 0 {
+			bad(key, "must be a positive duration")
+		}
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		bad("http.max_body_bytes", "must be at least 1024")
+	}
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, "json", "text") {
+		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	c.validateDatabase(bad)
+	if c.Auth.SigningKey != "" && len(c.Auth.SigningKey) < 32 {
+		bad("auth.signing_key", "must be at least 32 characters (or empty to generate one)")
+	}
+	if c.Auth.LoginMaxFailures < 1 {
+		bad("auth.login_max_failures", "must be at least 1")
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateDatabase(bad func(key, format string, args ...any)) {
+	db := c.Database
+	switch db.Driver {
+	case "sqlite":
+		if !oneOf(strings.ToUpper(db.SQLite.Synchronous), "FULL", "NORMAL", "EXTRA") {
+			bad("database.sqlite.synchronous", "must be FULL, EXTRA or NORMAL, got %q", db.SQLite.Synchronous)
+		}
+		if db.SQLite.Readers < 1 {
+			bad("database.sqlite.readers", "must be at least 1")
+		}
+		if db.SQLite.GroupCommitMax < 1 {
+			bad("database.sqlite.group_commit_max", "must be at least 1")
+		}
+	case "postgres":
+		if db.DSN == "" {
+			bad("database.dsn", "is required when database.driver is postgres")
+		}
+		if db.Postgres.MaxOpenConns < 1 {
+			bad("database.postgres.max_open_conns", "must be at least 1")
+		}
+	default:
+		bad("database.driver", "must be sqlite or postgres, got %q", db.Driver)
+	}
+}
+
+func oneOf(s string, allowed ...string) bool {
+	for _, a := range allowed {
+		if s == a {
+			return true
+		}
+	}
+	return false
+}

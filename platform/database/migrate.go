@@ -1,0 +1,72 @@
+package database
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+)
+
+// MigrationStatus is one migration and whether it is applied.
+type MigrationStatus struct {
+	Version int64
+	Name    string
+	Applied bool
+}
+
+func (db *DB) provider(fsys fs.FS) (*goose.Provider, error) {
+	sqlDB, err := db.SQL()
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectSQLite3
+	if db.dialect == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, sqlDB, fsys, goose.WithTableName("schema_migrations"))
+	if err != nil {
+		return nil, fmt.Errorf("database: migrations: %w", err)
+	}
+	return p, nil
+}
+
+// Migrate applies every pending migration in fsys, one transaction per file,
+// and returns how many it applied.
+func (db *DB) Migrate(ctx context.Context, fsys fs.FS) (int, error) {
+	p, err := db.provider(fsys)
+	if err != nil {
+		return 0, err
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("database: migrate: %w", err)
+	}
+	return len(res), nil
+}
+
+// MigrationStatuses lists every migration in fsys and whether it is applied.
+func (db *DB) MigrationStatuses(ctx context.Context, fsys fs.FS) ([]MigrationStatus, error) {
+	p, err := db.provider(fsys)
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("database: migration status: %w", err)
+	}
+	out := make([]MigrationStatus, 0, len(st))
+	for _, s := range st {
+		out = append(out, MigrationStatus{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied})
+	}
+	return out, nil
+}
+
+// Pending reports whether any migration in fsys is not applied.
+func (db *DB) Pending(ctx context.Context, fsys fs.FS) (bool, error) {
+	p, err := db.provider(fsys)
+	if err != nil {
+		return false, err
+	}
+	return p.HasPending(ctx)
+}

@@ -1,0 +1,46 @@
+package httpx
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/fitloop/fitloop/platform/apperr"
+)
+
+// Options configures the engine.
+type Options struct {
+	MaxBodyBytes   int64
+	CORSOrigins    []string
+	TrustedProxies []string
+	AccessLog      bool
+	// Observe, when set, wraps every request (the metrics middleware).
+	Observe gin.HandlerFunc
+}
+
+// NewEngine returns a gin engine with fitloop's middleware chain: request id,
+// access log, metrics, panic recovery, CORS, body limit; and JSON 404/405s.
+func NewEngine(log *slog.Logger, opt Options) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	_ = e.SetTrustedProxies(opt.TrustedProxies)
+	e.Use(requestIDMiddleware(log))
+	if opt.AccessLog {
+		e.Use(accessLog())
+	}
+	if opt.Observe != nil {
+		e.Use(opt.Observe)
+	}
+	e.Use(recovery(), cors(opt.CORSOrigins), bodyLimit(opt.MaxBodyBytes))
+	e.NoRoute(func(c *gin.Context) {
+		WriteError(c, apperr.E(apperr.NotFound, "route_not_found", "No such route."))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{
+			Code: "method_not_allowed", Message: "Method not allowed.", RequestID: RequestID(c)}})
+	})
+	return e
+}

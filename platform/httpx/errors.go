@@ -1,0 +1,99 @@
+// Package httpx is fitloop's HTTP machinery: the gin engine and its middleware,
+// handlers that return errors, JSON binding that rejects what it does not
+// understand, the one error→status table, and pagination.
+package httpx
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/fitloop/fitloop/platform/apperr"
+)
+
+// statusOf is the one table from error kind to HTTP status.
+var statusOf = map[apperr.Kind]int{
+	apperr.Internal:         http.StatusInternalServerError,
+	apperr.Invalid:          http.StatusBadRequest,
+	apperr.Unauthenticated:  http.StatusUnauthorized,
+	apperr.Forbidden:        http.StatusForbidden,
+	apperr.NotFound:         http.StatusNotFound,
+	apperr.Conflict:         http.StatusConflict,
+	apperr.TooLarge:         http.StatusRequestEntityTooLarge,
+	apperr.UnsupportedMedia: http.StatusUnsupportedMediaType,
+	apperr.RateLimited:      http.StatusTooManyRequests,
+	apperr.Unavailable:      http.StatusServiceUnavailable,
+}
+
+// StatusOf returns the HTTP status for an error kind.
+func StatusOf(k apperr.Kind) int {
+	if s, ok := statusOf[k]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorBody is the JSON error envelope every failing request answers with.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the inside of the envelope.
+type ErrorDetail struct {
+	Code      string            `json:"code"`
+	Message   string            `json:"message"`
+	Fields    map[string]string `json:"fields,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+}
+
+// WriteError renders err as the envelope. Internal errors are logged with the
+// request id and answered with "Internal error." only.
+func WriteError(c *gin.Context, err error) {
+	e, ok := apperr.As(err)
+	if !ok || e.Kind == apperr.Internal {
+		Logger(c).Error("internal error", slog.String("error", err.Error()),
+			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()))
+		e = apperr.E(apperr.Internal, "internal", "Internal error.")
+	}
+	if e.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	c.AbortWithStatusJSON(StatusOf(e.Kind), ErrorBody{Error: ErrorDetail{
+		Code: e.Code, Message: e.Message, Fields: e.Fields, RequestID: RequestID(c),
+	}})
+}
+
+// Handle adapts a handler that returns an error into a gin handler; a non-nil
+// error is rendered by WriteError.
+func Handle(h func(c *gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			WriteError(c, err)
+		}
+	}
+}
+
+// Respond returns a function that writes v as JSON with status, or hands err
+// to the error renderer; it reads well around a service call:
+//
+//	return httpx.Respond(c, http.StatusOK)(svc.FindGoalByID(ctx, userID, goalID))
+func Respond(c *gin.Context, status int) func(v any, err error) error {
+	return func(v any, err error) error {
+		if err != nil {
+			return err
+		}
+		c.JSON(status, v)
+		return nil
+	}
+}
+
+// NoContent answers 204 unless err is set.
+func NoContent(c *gin.Context, err error) error {
+	if err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}

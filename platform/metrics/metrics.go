@@ -1,0 +1,90 @@
+// Package metrics holds the Prometheus registry modules register into, the
+// HTTP metrics middleware, and database pool gauges.
+package metrics
+
+import (
+	"database/sql"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Registry wraps a Prometheus registry with the process and Go collectors.
+type Registry struct {
+	*prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// New returns a registry with Go runtime, process and HTTP metrics.
+func New() *Registry {
+	reg := prometheus.NewRegistry()
+	r := &Registry{
+		Registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fitloop_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "fitloop_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "method"}),
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		r.requests, r.latency)
+	return r
+}
+
+// Middleware observes every request by its route pattern (never the raw path,
+// which would explode the label space).
+func (r *Registry) Middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		r.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
+		r.latency.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+	}
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (r *Registry) Handler() http.Handler {
+	return promhttp.HandlerFor(r.Registry, promhttp.HandlerOpts{Registry: r.Registry})
+}
+
+// RegisterDBStats exports pool statistics of each named pool, read at scrape time.
+func (r *Registry) RegisterDBStats(stats func() map[string]sql.DBStats) {
+	r.MustRegister(&dbCollector{stats: stats})
+}
+
+type dbCollector struct{ stats func() map[string]sql.DBStats }
+
+var (
+	dbOpen  = prometheus.NewDesc("fitloop_db_open_connections", "Open connections by pool.", []string{"pool"}, nil)
+	dbInUse = prometheus.NewDesc("fitloop_db_in_use_connections", "Connections in use by pool.", []string{"pool"}, nil)
+	dbWait  = prometheus.NewDesc("fitloop_db_wait_count_total", "Waits for a connection by pool.", []string{"pool"}, nil)
+	dbWaitS = prometheus.NewDesc("fitloop_db_wait_seconds_total", "Time spent waiting for a connection by pool.", []string{"pool"}, nil)
+)
+
+func (d *dbCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- dbOpen
+	ch <- dbInUse
+	ch <- dbWait
+	ch <- dbWaitS
+}
+
+func (d *dbCollector) Collect(ch chan<- prometheus.Metric) {
+	for pool, s := range d.stats() {
+		ch <- prometheus.MustNewConstMetric(dbOpen, prometheus.GaugeValue, float64(s.OpenConnections), pool)
+		ch <- prometheus.MustNewConstMetric(dbInUse, prometheus.GaugeValue, float64(s.InUse), pool)
+		ch <- prometheus.MustNewConstMetric(dbWait, prometheus.CounterValue, float64(s.WaitCount), pool)
+		ch <- prometheus.MustNewConstMetric(dbWaitS, prometheus.CounterValue, s.WaitDuration.Seconds(), pool)
+	}
+}
