@@ -50,7 +50,8 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if db.commit != nil {
 		return db.commit.do(ctx, fn)
 	}
-	return db.write.WithContext(ctx).Transaction(fn)
+	// A panicking fn is an error on both dialects (the transaction rolls back).
+	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return safeCall(fn, tx) })
 }
 
 // SQL returns the writer's *sql.DB (migrations, health checks).

@@ -61,10 +61,14 @@ func OpenSQLite(path string, cfg config.SQLite, log *slog.Logger) (*DB, error) {
 	params.Set("_synchronous", strings.ToUpper(cfg.Synchronous))
 	params.Set("_txlock", "immediate")
 	params.Set("_cache_size", "-16000")
-	writeDSN := "file:" + path + "?" + params.Encode()
+	// In a file: URI, '?' and '#' would end the path and '%' would start an
+	// escape, so a directory named "100%" or "#1" would open another file
+	// with the pragmas lost.
+	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	writeDSN := uri + "?" + params.Encode()
 	params.Set("_query_only", "1")
 	params.Del("_txlock")
-	readDSN := "file:" + path + "?" + params.Encode()
+	readDSN := uri + "?" + params.Encode()
 
 	w, err := gorm.Open(sqlite.Open(writeDSN), gormConfig())
 	if err != nil {
@@ -82,7 +86,11 @@ func OpenSQLite(path string, cfg config.SQLite, log *slog.Logger) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("database: open sqlite %s: %w", path, err)
 	}
-	r, err := gorm.Open(sqlite.Open(readDSN), gormConfig())
+	rcfg := gormConfig()
+	// Readers reuse prepared statements: the hot read paths are a handful of
+	// point queries, and preparing them once per connection halves their cost.
+	rcfg.PrepareStmt = true
+	r, err := gorm.Open(sqlite.Open(readDSN), rcfg)
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("database: open sqlite readers: %w", err)
