@@ -54,4 +54,4 @@ bench "bare gin GET /healthz" "http://127.0.0.1:$BARE_PORT/healthz"
 bench "fitloop GET /healthz" "http://127.0.0.1:$PORT/healthz"
 bench "GET /api/v1/users/{id}" -H "Authorization: Bearer $TOKEN" "$API/users/$USER"
 bench "POST /api/v1/users/{id}/goals" -s post_goal.lua "$API/users/$USER/goals"
-echo "server errors logged: $(grep -c '"level":"ERROR"' "$WORK/server.log" || true)"
+echo "server errors logged: $(grep -c '"level":"ERROR"' "$WORK/server.log" || true)"; grep -m3 '"level":"ERROR"' "$WORK/server.log" || true

@@ -4,6 +4,8 @@
 package httpx
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -35,6 +37,10 @@ func StatusOf(k apperr.Kind) int {
 	return http.StatusInternalServerError
 }
 
+// StatusClientClosedRequest is logged when the client disconnects before its
+// answer (nginx's convention); no client ever sees it.
+const StatusClientClosedRequest = 499
+
 // ErrorBody is the JSON error envelope every failing request answers with.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
@@ -51,6 +57,12 @@ type ErrorDetail struct {
 // WriteError renders err as the envelope. Internal errors are logged with the
 // request id and answered with "Internal error." only.
 func WriteError(c *gin.Context, err error) {
+	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+		// The client went away; nobody reads this answer and nothing failed on our side.
+		Logger(c).Info("client closed request", slog.String("route", c.FullPath()))
+		c.AbortWithStatus(StatusClientClosedRequest)
+		return
+	}
 	e, ok := apperr.As(err)
 	if !ok || e.Kind == apperr.Internal {
 		Logger(c).Error("internal error", slog.String("error", err.Error()),
