@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "admin":
 		err = admin(ctx, cfg, log, rest, stdout, stderr)
 	default:
-		err = fmt.Errorf("unknown command %q (want serve, migrate, version or admin)", cmd)
+		err = usageError(fmt.Sprintf("unknown command %q (want serve, migrate, version or admin)", cmd))
 	}
 	if err != nil {
 		var usage usageError

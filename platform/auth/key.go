@@ -38,21 +38,31 @@ func LoadOrCreateKey(dataDir string) (key []byte, created bool, err error) {
 		return nil, false, fmt.Errorf("auth: %w", err)
 	}
 	k := hex.EncodeToString(raw)
-	// O_EXCL: two processes starting at once must not overwrite each other's key.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return LoadOrCreateKey(dataDir)
-	}
+	// The key is written whole to a temporary file and then hard-linked into
+	// place: the link appears atomically and fails if the file exists, so two
+	// processes starting at once agree on one key and neither reads a
+	// half-written file (an O_EXCL create alone would expose an empty one).
+	f, err := os.CreateTemp(dataDir, SigningKeyFile+".tmp-*")
 	if err != nil {
-		return nil, false, fmt.Errorf("auth: create %s: %w", path, err)
+		return nil, false, fmt.Errorf("auth: %w", err)
 	}
+	tmp := f.Name() // CreateTemp makes it 0600
+	defer os.Remove(tmp)
 	if _, err := f.WriteString(k + "\n"); err != nil {
 		f.Close()
-		return nil, false, fmt.Errorf("auth: write %s: %w", path, err)
+		return nil, false, fmt.Errorf("auth: write %s: %w", tmp, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return nil, false, fmt.Errorf("auth: sync %s: %w", path, err)
+		return nil, false, fmt.Errorf("auth: sync %s: %w", tmp, err)
 	}
-	return []byte(k), true, f.Close()
+	if err := f.Close(); err != nil {
+		return nil, false, fmt.Errorf("auth: close %s: %w", tmp, err)
+	}
+	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
+		return LoadOrCreateKey(dataDir)
+	} else if err != nil {
+		return nil, false, fmt.Errorf("auth: create %s: %w", path, err)
+	}
+	return []byte(k), true, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,8 +54,26 @@ func envMap(environ []string) map[string]string {
 }
 
 // applyEnv walks the struct by its yaml tags and sets every field whose
-// environment variable (or its _FILE variant) is present.
+// environment variable (or its _FILE variant) is present. A FITLOOP_ variable
+// that names no key is an error: a misspelt FITLOOP_DATABSE_DSN must not
+// silently start fitloop on the default database. FITLOOP_TEST_* belong to
+// the test kit and are ignored here.
 func applyEnv(cfg *Config, env map[string]string) error {
+	known := map[string]bool{}
+	for _, key := range Keys() {
+		known[EnvName(key)], known[EnvName(key)+"_FILE"] = true, true
+	}
+	var unknown []string
+	for name := range env {
+		if !known[name] && !strings.HasPrefix(name, EnvPrefix+"TEST_") {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return fmt.Errorf("config: unknown environment variable(s) %s (see config.yaml for the keys)",
+			strings.Join(unknown, ", "))
+	}
 	return walk(reflect.ValueOf(cfg).Elem(), "", func(key string, f reflect.Value) error {
 		name := EnvName(key)
 		val, ok := env[name]

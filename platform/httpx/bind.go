@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,9 +25,11 @@ func BindJSON(c *gin.Context, dst any) error {
 		return apperr.E(apperr.UnsupportedMedia, "unsupported_media_type",
 			"Content-Type must be application/json.")
 	}
+	// The value is read whole first so that a bare null, which json would
+	// quietly decode as "no change", is refused like any other non-object.
 	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -34,6 +37,14 @@ func BindJSON(c *gin.Context, dst any) error {
 			return decodeError(err)
 		}
 		return apperr.E(apperr.Invalid, "invalid_json", "The body must hold exactly one JSON value.")
+	}
+	if bytes.Equal(raw, []byte("null")) {
+		return apperr.E(apperr.Invalid, "invalid_json", "The body must be a JSON object.")
+	}
+	strict := json.NewDecoder(bytes.NewReader(raw))
+	strict.DisallowUnknownFields()
+	if err := strict.Decode(dst); err != nil {
+		return decodeError(err)
 	}
 	return nil
 }

@@ -1,0 +1,437 @@
+package main
+
+// The authorization matrix: for every route that names a user, object or
+// session, what each kind of caller gets when the path names the owner's
+// objects. The rows are checked against the router's own route list, so a new
+// route without a row fails here until someone decides who may call it.
+//
+// DESIGN.md §4: another user's private object answers 404, never 200 or 403.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fitloop/fitloop/modules/users"
+	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/config"
+)
+
+// The callers of the matrix.
+const (
+	callerAnonymous = iota
+	callerOwner
+	callerOther // another customer
+	callerInstructor
+	callerAdmin
+	callerCount
+)
+
+var callerNames = [callerCount]string{"anonymous", "owner", "other_customer", "instructor", "admin"}
+
+// authzPublicRoutes answer anonymous callers; every other route answers 401.
+var authzPublicRoutes = []string{
+	"POST /api/v1/users/register",
+	"POST /api/v1/users/login",
+	"GET /healthz",
+	"GET /readyz",
+	"GET /metrics",
+	"GET /api/openapi.json",
+	"GET /api/docs",
+	"GET /api/docs/*file",
+}
+
+// authzOwner is a user with one of each private object.
+type authzOwner struct {
+	userID, email, password string
+	token                   string // a session of the owner's
+	goalID                  string
+	tokenID                 string // a personal API token
+	apiToken                string // its secret
+	sessionID               string // a second session, not the one token names
+}
+
+// params fills a route's path parameters with the owner's objects.
+func (o *authzOwner) params() map[string]string {
+	return map[string]string{
+		"user_id": o.userID, "goal_id": o.goalID, "token_id": o.tokenID, "session_id": o.sessionID,
+		"file": "", // the docs page itself
+	}
+}
+
+// secrets are what no other customer or instructor may see in any answer.
+func (o *authzOwner) secrets() []string {
+	return []string{o.email, o.goalID, o.tokenID, o.sessionID, o.apiToken}
+}
+
+// authzRow is who gets what on one route.
+type authzRow struct {
+	// fresh gives every caller its own owner and objects, for routes that
+	// destroy or change them, so the order of callers does not matter.
+	fresh bool
+	body  func(o *authzOwner) any
+	// want is the status per caller, indexed by the caller constants.
+	want [callerCount]int
+}
+
+// Common expectations.
+var (
+	// private: the owner and admins only; others get the object's 404.
+	private = [callerCount]int{401, 200, 404, 404, 200}
+	// created: like private, for routes that answer 201.
+	created = [callerCount]int{401, 201, 404, 404, 201}
+	// removed: like private, for routes that answer 204.
+	removed = [callerCount]int{401, 204, 404, 404, 204}
+)
+
+// authzRows has one row per route with a path parameter, keyed "METHOD /path".
+var authzRows = map[string]authzRow{
+	// Sessions are the caller's own: the path names a session, not a user, so
+	// an admin revoking someone else's session is answered like anyone else.
+	"DELETE /api/v1/auth/sessions/:session_id": {fresh: true, want: [callerCount]int{401, 204, 404, 404, 404}},
+
+	// The profile is public to signed-in callers: others get the public
+	// fields only (checked by the secrets: no email).
+	"GET /api/v1/users/:user_id": {want: [callerCount]int{401, 200, 200, 200, 200}},
+	"PUT /api/v1/users/:user_id": {want: private, body: func(*authzOwner) any {
+		return map[string]any{"display_name": "Renamed"}
+	}},
+	"DELETE /api/v1/users/:user_id": {fresh: true, want: removed, body: func(o *authzOwner) any {
+		return map[string]any{"password": o.password}
+	}},
+	// An admin must also know the current password (the service asks for it
+	// from everyone), so the body carries it.
+	"PUT /api/v1/users/:user_id/password": {fresh: true, want: private, body: func(o *authzOwner) any {
+		return map[string]any{"current_password": o.password, "new_password": "Brand-New-Passphrase-7"}
+	}},
+
+	"GET /api/v1/users/:user_id/biometrics": {want: private},
+	"PUT /api/v1/users/:user_id/biometrics": {want: private, body: func(*authzOwner) any {
+		return map[string]any{"height_cm": 180}
+	}},
+
+	"POST /api/v1/users/:user_id/goals":         {want: created, body: func(*authzOwner) any { return authzGoal() }},
+	"GET /api/v1/users/:user_id/goals":          {want: private},
+	"GET /api/v1/users/:user_id/goals/:goal_id": {want: private},
+	"PUT /api/v1/users/:user_id/goals/:goal_id": {want: private, body: func(*authzOwner) any {
+		return map[string]any{"target_value": 12000}
+	}},
+	"DELETE /api/v1/users/:user_id/goals/:goal_id": {fresh: true, want: removed},
+
+	"POST /api/v1/users/:user_id/tokens": {want: created, body: func(*authzOwner) any {
+		return map[string]any{"name": "matrix", "scopes": []string{"read"}}
+	}},
+	"GET /api/v1/users/:user_id/tokens":              {want: private},
+	"DELETE /api/v1/users/:user_id/tokens/:token_id": {fresh: true, want: removed},
+
+	// Admin routes are refused by role before any lookup: 403 says nothing
+	// about the user named.
+	"PUT /api/v1/admin/users/:user_id": {want: [callerCount]int{401, 403, 403, 403, 200}, body: func(*authzOwner) any {
+		return map[string]any{"disabled": false}
+	}},
+
+	// Public files: the parameter is a file name, not an object.
+	"GET /api/docs/*file": {want: [callerCount]int{200, 200, 200, 200, 200}},
+}
+
+// authzNoParamRows are routes without path parameters whose answer depends
+// on the caller's role (the rest only need a signed-in caller).
+var authzNoParamRows = map[string]authzRow{
+	"GET /api/v1/admin/users": {want: [callerCount]int{401, 403, 403, 403, 200}},
+}
+
+func authzGoal() map[string]any {
+	return map[string]any{"goal_type": "steps", "target_value": 10000, "target_date": "2099-12-31", "period": "daily"}
+}
+
+// authzEnv is the app with its callers.
+type authzEnv struct {
+	a      *app
+	tokens [callerCount]string // callerOwner's is per owner
+	ids    [callerCount]string
+	shared *authzOwner
+	seq    atomic.Int32
+}
+
+func newAuthzEnv(t *testing.T) *authzEnv {
+	t.Helper()
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = a.db.Close() })
+	env := &authzEnv{a: a}
+
+	admin := auth.WithPrincipal(ctx, &auth.Principal{Role: auth.RoleAdmin, SessionID: "x"})
+	for _, c := range []struct {
+		caller int
+		role   string
+	}{{callerOther, auth.RoleCustomer}, {callerInstructor, auth.RoleInstructor}, {callerAdmin, auth.RoleAdmin}} {
+		name := strings.ReplaceAll(callerNames[c.caller], "_", "")
+		_, err := a.users.Service().Register(admin, users.RegisterInput{
+			Username: name, Email: name + "@example.com", Password: "Matrix-Password-" + name, Role: c.role,
+		})
+		require.NoError(t, err)
+		env.ids[c.caller], env.tokens[c.caller] = env.login(t, name+"@example.com", "Matrix-Password-"+name)
+	}
+	env.shared = env.newOwner(t)
+	return env
+}
+
+// serve sends one request through the router.
+func (e *authzEnv) serve(t *testing.T, method, path, token string, body any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		r = bytes.NewReader(b)
+	}
+	req := httptest.NewRequest(method, path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := httptest.NewRecorder()
+	e.a.engine.ServeHTTP(w, req)
+	return w.Code, w.Body.Bytes()
+}
+
+func (e *authzEnv) login(t *testing.T, email, password string) (userID, token string) {
+	t.Helper()
+	status, body := e.serve(t, "POST", "/api/v1/users/login", "", map[string]string{"email": email, "password": password})
+	require.Equal(t, 200, status, string(body))
+	var res struct {
+		UserID    string `json:"user_id"`
+		Token     string `json:"token"`
+		SessionID string `json:"session_id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &res))
+	return res.UserID, res.Token
+}
+
+// newOwner registers a customer and gives them a goal, an API token and a
+// second session.
+func (e *authzEnv) newOwner(t *testing.T) *authzOwner {
+	t.Helper()
+	n := e.seq.Add(1)
+	o := &authzOwner{email: fmt.Sprintf("owner%d@example.com", n), password: fmt.Sprintf("Owner-Password-%d", n)}
+	status, body := e.serve(t, "POST", "/api/v1/users/register", "", map[string]string{
+		"username": fmt.Sprintf("owner%d", n), "email": o.email, "password": o.password,
+	})
+	require.Equal(t, 201, status, string(body))
+	o.userID, o.token = e.login(t, o.email, o.password)
+
+	status, body = e.serve(t, "POST", "/api/v1/users/login", "", map[string]string{"email": o.email, "password": o.password})
+	require.Equal(t, 200, status, string(body))
+	var sess struct {
+		SessionID string `json:"session_id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &sess))
+	o.sessionID = sess.SessionID
+
+	status, body = e.serve(t, "POST", "/api/v1/users/"+o.userID+"/goals", o.token, authzGoal())
+	require.Equal(t, 201, status, string(body))
+	var goal struct {
+		GoalID string `json:"goal_id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &goal))
+	o.goalID = goal.GoalID
+
+	status, body = e.serve(t, "POST", "/api/v1/users/"+o.userID+"/tokens", o.token,
+		map[string]any{"name": "owner token", "scopes": []string{"read", "write"}})
+	require.Equal(t, 201, status, string(body))
+	var tok struct {
+		TokenID string `json:"token_id"`
+		Token   string `json:"token"`
+	}
+	require.NoError(t, json.Unmarshal(body, &tok))
+	o.tokenID, o.apiToken = tok.TokenID, tok.Token
+	require.NotEmpty(t, o.goalID)
+	require.NotEmpty(t, o.tokenID)
+	require.NotEmpty(t, o.sessionID)
+	return o
+}
+
+// fill replaces the path's parameters (":name" and "*name") from params.
+func fill(t *testing.T, route string, params map[string]string) string {
+	t.Helper()
+	parts := strings.Split(route, "/")
+	for i, p := range parts {
+		if p == "" || (p[0] != ':' && p[0] != '*') {
+			continue
+		}
+		v, ok := params[p[1:]]
+		require.True(t, ok, "no value for parameter %s of %s: teach authzOwner.params about it", p, route)
+		parts[i] = v
+	}
+	return strings.Join(parts, "/")
+}
+
+func hasParams(path string) bool { return strings.ContainsAny(path, ":*") }
+
+func TestAuthorizationMatrix(t *testing.T) {
+	env := newAuthzEnv(t)
+	routes := env.a.engine.Routes()
+	require.NotEmpty(t, routes)
+
+	t.Run("every_route_with_a_parameter_has_a_row", func(t *testing.T) {
+		seen := map[string]bool{}
+		for _, r := range routes {
+			key := r.Method + " " + r.Path
+			seen[key] = true
+			if hasParams(r.Path) {
+				_, ok := authzRows[key]
+				assert.True(t, ok, "route %s has no row in authzRows: decide who may call it", key)
+			}
+		}
+		for key := range authzRows {
+			assert.True(t, seen[key], "authzRows has %s, which is not a route (any more)", key)
+		}
+		for key := range authzNoParamRows {
+			assert.True(t, seen[key], "authzNoParamRows has %s, which is not a route (any more)", key)
+		}
+		for _, key := range authzPublicRoutes {
+			assert.True(t, seen[key], "authzPublicRoutes has %s, which is not a route (any more)", key)
+		}
+	})
+
+	t.Run("anonymous_callers_get_401_except_on_public_routes", func(t *testing.T) {
+		for _, r := range routes {
+			key := r.Method + " " + r.Path
+			path := fill(t, r.Path, env.shared.params())
+			status, body := env.serve(t, r.Method, path, "", nil)
+			if slices.Contains(authzPublicRoutes, key) {
+				assert.NotEqual(t, 401, status, "%s is public: %s", key, body)
+				continue
+			}
+			if assert.Equal(t, 401, status, "%s must refuse anonymous callers: %s", key, body) {
+				assert.Contains(t, string(body), `"code":"unauthenticated"`, key)
+			}
+			for _, s := range env.shared.secrets() {
+				assert.NotContains(t, string(body), s, key)
+			}
+		}
+	})
+
+	check := func(t *testing.T, key string, row authzRow) {
+		method, route, _ := strings.Cut(key, " ")
+		for caller := range callerCount {
+			t.Run(callerNames[caller], func(t *testing.T) {
+				owner := env.shared
+				if row.fresh {
+					owner = env.newOwner(t)
+				}
+				token := env.tokens[caller]
+				if caller == callerOwner {
+					token = owner.token
+				}
+				var body any
+				if row.body != nil {
+					body = row.body(owner)
+				}
+				status, resp := env.serve(t, method, fill(t, route, owner.params()), token, body)
+				assert.Equal(t, row.want[caller], status, "%s as %s: %s", key, callerNames[caller], resp)
+				if status == 404 {
+					assert.Contains(t, string(resp), `_not_found"`, "a 404 names what was not found")
+				}
+				if caller == callerOther || caller == callerInstructor {
+					for _, s := range owner.secrets() {
+						assert.NotContains(t, string(resp), s, "%s as %s leaks the owner's data", key, callerNames[caller])
+					}
+				}
+			})
+		}
+	}
+	for key, row := range authzRows {
+		t.Run(strings.NewReplacer(" ", "_", "/", "_", ":", "", "*", "").Replace(key), func(t *testing.T) { check(t, key, row) })
+	}
+	for key, row := range authzNoParamRows {
+		t.Run(strings.NewReplacer(" ", "_", "/", "_").Replace(key), func(t *testing.T) { check(t, key, row) })
+	}
+}
+
+// TestAuthorizationCrossObjects names the caller's own account with the
+// owner's object: the object must still be invisible (no IDOR through the
+// child id).
+func TestAuthorizationCrossObjects(t *testing.T) {
+	env := newAuthzEnv(t)
+	o := env.shared
+	for _, caller := range []int{callerOther, callerInstructor, callerAdmin} {
+		own := env.ids[caller]
+		tests := []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", "/api/v1/users/" + own + "/goals/" + o.goalID, nil},
+			{"PUT", "/api/v1/users/" + own + "/goals/" + o.goalID, map[string]any{"status": "cancelled"}},
+			{"DELETE", "/api/v1/users/" + own + "/goals/" + o.goalID, nil},
+			{"DELETE", "/api/v1/users/" + own + "/tokens/" + o.tokenID, nil},
+			{"DELETE", "/api/v1/auth/sessions/" + o.sessionID, nil},
+		}
+		for _, tt := range tests {
+			t.Run(callerNames[caller]+"_"+tt.method+"_"+strings.Split(tt.path, "/")[5], func(t *testing.T) {
+				status, body := env.serve(t, tt.method, tt.path, env.tokens[caller], tt.body)
+				assert.Equal(t, 404, status, "%s %s: %s", tt.method, tt.path, body)
+			})
+		}
+	}
+	t.Run("the_owner_still_has_everything", func(t *testing.T) {
+		status, body := env.serve(t, "GET", "/api/v1/users/"+o.userID+"/goals/"+o.goalID, o.token, nil)
+		assert.Equal(t, 200, status, string(body))
+		assert.Contains(t, string(body), `"status":"active"`)
+		status, body = env.serve(t, "GET", "/api/v1/users/"+o.userID+"/tokens", o.token, nil)
+		assert.Equal(t, 200, status)
+		assert.Contains(t, string(body), o.tokenID)
+		status, body = env.serve(t, "GET", "/api/v1/auth/sessions", o.token, nil)
+		assert.Equal(t, 200, status)
+		assert.Contains(t, string(body), o.sessionID)
+	})
+}
+
+// TestAuthorizationAPITokens checks what a personal API token may do on the
+// owner's routes: read and write data, but not manage tokens or the account.
+func TestAuthorizationAPITokens(t *testing.T) {
+	env := newAuthzEnv(t)
+	o := env.shared
+	u := "/api/v1/users/" + o.userID
+	tests := []struct {
+		method, path string
+		body         any
+		want         int
+	}{
+		{"GET", u, nil, http.StatusOK},
+		{"GET", u + "/goals", nil, http.StatusOK},
+		{"GET", u + "/goals/" + o.goalID, nil, http.StatusOK},
+		{"POST", u + "/goals", authzGoal(), http.StatusCreated},
+		{"PUT", u + "/biometrics", map[string]any{"weight_kg": 70}, http.StatusOK},
+		{"GET", u + "/tokens", nil, http.StatusForbidden},
+		{"POST", u + "/tokens", map[string]any{"name": "x", "scopes": []string{"read"}}, http.StatusForbidden},
+		{"DELETE", u + "/tokens/" + o.tokenID, nil, http.StatusForbidden},
+		{"DELETE", u, map[string]any{"password": o.password}, http.StatusForbidden},
+		{"PUT", u + "/password", map[string]any{"current_password": o.password, "new_password": "Another-Passphrase-1"}, http.StatusForbidden},
+		{"GET", "/api/v1/auth/sessions", nil, http.StatusForbidden},
+		{"GET", "/api/v1/users/" + env.ids[callerOther] + "/goals", nil, http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+"_"+strings.TrimPrefix(tt.path, "/api/v1/"), func(t *testing.T) {
+			status, body := env.serve(t, tt.method, tt.path, o.apiToken, tt.body)
+			assert.Equal(t, tt.want, status, string(body))
+		})
+	}
+}
