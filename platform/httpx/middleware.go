@@ -40,10 +40,16 @@ func Logger(c *gin.Context) *slog.Logger {
 
 // LoggerFrom returns the logger stored in ctx, or the default logger.
 func LoggerFrom(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
-		return l
+	l, ok := ctx.Value(loggerKey).(*slog.Logger)
+	if !ok {
+		l = slog.Default()
 	}
-	return slog.Default()
+	// The request id is attached here, on demand, rather than once per request:
+	// most requests log only their access line, which adds the id itself.
+	if id, ok := ctx.Value(requestIDKey).(string); ok {
+		return l.With(slog.String("request_id", id))
+	}
+	return l
 }
 
 // requestIDMiddleware accepts a sane incoming X-Request-ID or makes one, echoes
@@ -56,7 +62,7 @@ func requestIDMiddleware(log *slog.Logger) gin.HandlerFunc {
 		}
 		c.Header(HeaderRequestID, id)
 		ctx := context.WithValue(c.Request.Context(), requestIDKey, id)
-		ctx = context.WithValue(ctx, loggerKey, log.With(slog.String("request_id", id)))
+		ctx = context.WithValue(ctx, loggerKey, log)
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
@@ -89,7 +95,12 @@ func accessLog() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		Logger(c).LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+		l, _ := c.Request.Context().Value(loggerKey).(*slog.Logger)
+		if l == nil || !l.Enabled(c.Request.Context(), slog.LevelInfo) {
+			return
+		}
+		l.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", RequestID(c)),
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
 			slog.Int("status", c.Writer.Status()),
