@@ -27,8 +27,8 @@ func (s *service) Register(ctx context.Context, in RegisterInput) (*Account, err
 		return nil, err
 	}
 	if in.Role == auth.RoleAdmin {
-		if p := auth.PrincipalFrom(ctx); p == nil || !p.IsAdmin() {
-			return nil, apperr.E(apperr.Forbidden, "role_forbidden", "Only an admin may create an admin.")
+		if err := mayCreateAdmin(auth.PrincipalFrom(ctx)); err != nil {
+			return nil, err
 		}
 	}
 	hash, err := auth.HashPassword(in.Password)
@@ -44,6 +44,25 @@ func (s *service) Register(ctx context.Context, in RegisterInput) (*Account, err
 		return nil, err
 	}
 	return &Account{UserID: a.ID, Username: a.Username, Email: a.Email, Role: a.Role, CreatedAt: a.CreatedAt}, nil
+}
+
+// mayCreateAdmin checks the caller of a registration with the admin role. The
+// register route authenticates only optionally, so no middleware has checked
+// the credential's scope or password expiry; creating an admin needs both.
+// Every refusal is role_forbidden, the one 403 code the route documents.
+func mayCreateAdmin(p *auth.Principal) error {
+	msg := ""
+	switch {
+	case p == nil || !p.IsAdmin():
+		msg = "Only an admin may create an admin."
+	case p.PasswordExpired:
+		msg = "Your password has expired; change it before creating an admin."
+	case !p.HasScope(auth.ScopeWrite):
+		msg = "Creating an admin needs a token with the write scope."
+	default:
+		return nil
+	}
+	return apperr.E(apperr.Forbidden, "role_forbidden", msg)
 }
 
 // FindUserByID implements Service. Disabled accounts are visible only to admins.
@@ -121,6 +140,11 @@ func (s *service) UpdateUser(ctx context.Context, userID string, upd UserUpdate)
 		if a, err = s.store.accountByID(tx, userID); err != nil {
 			return err
 		}
+		if upd.Email != nil && *upd.Email != a.Email {
+			if err := s.store.checkAccountFree(tx, a.ID, "", *upd.Email); err != nil {
+				return err
+			}
+		}
 		applyUserUpdate(a, upd)
 		a.UpdatedAt = s.clock()
 		return translate(tx.Save(a).Error, nil)
@@ -155,7 +179,8 @@ func (s *service) DeleteUser(ctx context.Context, userID, password string) error
 			return apperr.FieldError("password", "is required to delete your account")
 		}
 		if err := s.checkPassword(ctx, userID, password); errors.Is(err, ErrWrongPassword) {
-			return apperr.FieldError("password", "is wrong")
+			return &apperr.Error{Kind: apperr.Forbidden, Code: "wrong_password", Message: "The password is wrong.",
+				Fields: map[string]string{"password": "is wrong"}}
 		} else if err != nil {
 			return err
 		}
@@ -192,14 +217,21 @@ func (s *service) ChangePassword(ctx context.Context, userID string, in Password
 	if err != nil {
 		return nil, err
 	}
+	// A user proves the current password; an admin resetting someone else's
+	// password cannot know it and does not need it.
+	self := p.UserID == userID
 	v := apperr.Validation{}
-	v.Check(in.CurrentPassword != "", "current_password", "is required")
+	v.Check(!self || in.CurrentPassword != "", "current_password", "is required")
 	validatePassword(v, "new_password", in.NewPassword)
 	v.Check(in.NewPassword != in.CurrentPassword, "new_password", "must differ from the current password")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.checkPassword(ctx, userID, in.CurrentPassword); err != nil {
+	if self {
+		if err := s.checkPassword(ctx, userID, in.CurrentPassword); err != nil {
+			return nil, err
+		}
+	} else if _, err := s.store.accountByID(s.db.Read(ctx), userID); err != nil {
 		return nil, err
 	}
 	hash, err := auth.HashPassword(in.NewPassword)
@@ -209,7 +241,7 @@ func (s *service) ChangePassword(ctx context.Context, userID string, in Password
 	now := s.clock()
 	cred := &credentialRow{ID: newID(), UserID: userID, PasswordHash: hash, CreatedAt: now, ExpiresAt: now.Add(s.cfg.PasswordMaxAge)}
 	keep := ""
-	if p.UserID == userID {
+	if self {
 		keep = p.SessionID
 	}
 	var revoked []string

@@ -42,8 +42,9 @@ type Service interface {
 	// DeleteUser closes an account (self with password, or admin): it can no
 	// longer log in, its sessions and tokens die, its profile is gone.
 	DeleteUser(ctx context.Context, userID, password string) error
-	// ChangePassword replaces the password (self or admin, current password
-	// required) and revokes every other session.
+	// ChangePassword replaces the password and revokes every other session.
+	// The user gives the current password; an admin resetting another user's
+	// password does not (and all of that user's sessions end).
 	ChangePassword(ctx context.Context, userID string, in PasswordChange) (*PasswordChanged, error)
 
 	// FindBiometrics and UpdateBiometrics are private (self or admin).

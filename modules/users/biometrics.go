@@ -139,8 +139,11 @@ func summarize(row *biometricsRow, now time.Time) *BiometricsSummary {
 	}
 	s := &BiometricsSummary{HeightCM: row.HeightCM, WeightKG: row.WeightKG, Sex: row.Sex}
 	if row.BirthDate != nil {
-		age := now.Year() - row.BirthDate.Year()
-		if now.YearDay() < row.BirthDate.YearDay() {
+		// Compare month and day, not the day of the year, which shifts by
+		// one after 28 February in leap years.
+		b := row.BirthDate
+		age := now.Year() - b.Year()
+		if now.Month() < b.Month() || (now.Month() == b.Month() && now.Day() < b.Day()) {
 			age--
 		}
 		s.Age = &age

@@ -59,7 +59,7 @@ func validateTargetDate(v apperr.Validation, s, tz string, now time.Time) time.T
 	}
 	today, _ := time.Parse(time.DateOnly, now.In(loc).Format(time.DateOnly))
 	v.Check(!d.Before(today), "target_date", "must not be in the past")
-	v.Check(d.Year() <= 2200, "target_date", "must be before 2200")
+	v.Check(d.Year() < 2200, "target_date", "must be before 2200")
 	return d
 }
 

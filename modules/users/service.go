@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/auth"
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
@@ -80,7 +79,7 @@ func requireAdmin(ctx context.Context) (*auth.Principal, error) {
 		return nil, err
 	}
 	if !p.IsAdmin() {
-		return nil, apperr.E(apperr.Forbidden, "admin_required", "Only admins may do this.")
+		return nil, ErrForbidden
 	}
 	return p, nil
 }

@@ -101,10 +101,38 @@ func (s *store) currentCredential(q *gorm.DB, userID string) (*credentialRow, er
 }
 
 func (s *store) createAccount(tx *gorm.DB, a *accountRow, c *credentialRow) error {
+	if err := s.checkAccountFree(tx, a.ID, a.Username, a.Email); err != nil {
+		return err
+	}
 	if err := translate(tx.Create(a).Error, nil); err != nil {
 		return err
 	}
 	return translate(tx.Create(c).Error, nil)
+}
+
+// checkAccountFree answers ErrUsernameTaken or ErrEmailTaken when an account
+// other than id holds username or email (deleted accounts keep theirs). It asks
+// first because SQLite's unique-violation error, once gorm translates it, no
+// longer names the index, so translate could not tell the two apart; the
+// unique indexes still decide races (PostgreSQL's translated error keeps the
+// index name, and SQLite's single writer runs this check and the insert in one
+// transaction).
+func (s *store) checkAccountFree(tx *gorm.DB, id, username, email string) error {
+	var rows []accountRow
+	err := tx.Select("username", "email").Where("id <> ? AND (username = ? OR email = ?)", id, username, email).
+		Limit(2).Find(&rows).Error
+	if err != nil {
+		return translate(err, nil)
+	}
+	for _, r := range rows {
+		if r.Username == username {
+			return ErrUsernameTaken
+		}
+	}
+	if len(rows) > 0 {
+		return ErrEmailTaken
+	}
+	return nil
 }
 
 func (s *store) session(ctx context.Context, id string) (*sessionRow, error) {

@@ -71,7 +71,11 @@ func (s *service) FindTokens(ctx context.Context, userID string) ([]*Token, erro
 	if _, err := selfOrAdmin(ctx, userID, ErrUserNotFound); err != nil {
 		return nil, err
 	}
-	rows, err := s.store.liveTokens(s.db.Read(ctx), userID, s.clock())
+	q := s.db.Read(ctx)
+	if _, err := s.store.accountByID(q, userID); err != nil {
+		return nil, err
+	}
+	rows, err := s.store.liveTokens(q, userID, s.clock())
 	if err != nil {
 		return nil, err
 	}
