@@ -29,7 +29,7 @@ CREATE TABLE users_sessions (
     id               TEXT PRIMARY KEY,
     user_id          TEXT NOT NULL REFERENCES users_accounts (id) ON DELETE CASCADE,
     role             TEXT NOT NULL,
-    password_expired BOOLEAN NOT NULL DEFAULT FALSE,
+    password_expires_at TIMESTAMP NOT NULL,
     user_agent       TEXT NOT NULL DEFAULT '',
     client_ip        TEXT NOT NULL DEFAULT '',
     created_at       TIMESTAMP NOT NULL,

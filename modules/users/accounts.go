@@ -252,7 +252,8 @@ func (s *service) ChangePassword(ctx context.Context, userID string, in Password
 		if revoked, err = s.store.revokeSessions(tx, userID, keep, now); err != nil {
 			return err
 		}
-		return translate(tx.Model(&sessionRow{}).Where("id = ?", keep).Update("password_expired", false).Error, nil)
+		return translate(tx.Model(&sessionRow{}).Where("id = ?", keep).
+			Update("password_expires_at", cred.ExpiresAt).Error, nil)
 	})
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/fitloop/fitloop/platform/testkit"
 )
@@ -96,5 +97,23 @@ func TestPasswordExpiry(t *testing.T) {
 
 		u.Password = newPassword
 		assert.False(t, e.login(t, u).PasswordExpired, "a fresh password is not expired")
+	})
+}
+
+func TestPasswordExpiryReachesLiveSessions(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		u := e.newUser(t, "livesession")
+		me := api + "/users/" + u.ID
+		// A session opened an hour before the password expires outlives it.
+		e.clock.Advance(e.cfg.PasswordMaxAge - time.Hour)
+		require.False(t, e.login(t, u).PasswordExpired)
+		get := testkit.Scenario{Method: http.MethodGet, URL: me, Token: u.Token}
+
+		get.Name, get.ExpectedStatus = "serves_the_profile_before_the_expiry", http.StatusOK
+		e.run(t, get)
+		e.clock.Advance(2 * time.Hour)
+		get.Name, get.ExpectedStatus = "restricts_the_same_session_after_the_expiry", http.StatusForbidden
+		get.ExpectedContent = []string{code("password_expired")}
+		e.run(t, get)
 	})
 }

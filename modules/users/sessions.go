@@ -38,14 +38,14 @@ func (s *service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	}
 	s.failures.Reset(acctKey)
 	sess := &sessionRow{
-		ID: newID(), UserID: a.ID, Role: a.Role, PasswordExpired: !now.Before(cred.ExpiresAt),
+		ID: newID(), UserID: a.ID, Role: a.Role, PasswordExpiresAt: cred.ExpiresAt,
 		UserAgent: truncate(in.UserAgent, 256), ClientIP: in.ClientIP,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL), LastSeenAt: now,
 	}
 	if err := s.db.Tx(ctx, func(tx *gorm.DB) error { return translate(tx.Create(sess).Error, nil) }); err != nil {
 		return nil, err
 	}
-	return s.issue(sess)
+	return s.issue(sess, now)
 }
 
 func (s *service) verifyLogin(ctx context.Context, email, password string) (*accountRow, *credentialRow, error) {
@@ -71,13 +71,13 @@ func (s *service) verifyLogin(ctx context.Context, email, password string) (*acc
 	return a, cred, nil
 }
 
-func (s *service) issue(sess *sessionRow) (*LoginResult, error) {
+func (s *service) issue(sess *sessionRow, now time.Time) (*LoginResult, error) {
 	tok, err := s.signer.Issue(sess.UserID, sess.ID, sess.Role, sess.CreatedAt, sess.ExpiresAt)
 	if err != nil {
 		return nil, err
 	}
 	return &LoginResult{Token: tok, UserID: sess.UserID, SessionID: sess.ID, ExpiresAt: sess.ExpiresAt,
-		PasswordExpired: sess.PasswordExpired}, nil
+		PasswordExpired: sess.passwordExpired(now)}, nil
 }
 
 // Authenticate implements Service and auth.Authenticator.
@@ -106,7 +106,8 @@ func (s *service) Authenticate(ctx context.Context, credential string) (*auth.Pr
 	if now.Sub(sess.LastSeenAt) > lastSeenEvery {
 		s.touchSession(ctx, sess.ID, now)
 	}
-	p := &auth.Principal{UserID: sess.UserID, Role: sess.Role, SessionID: sess.ID, PasswordExpired: sess.PasswordExpired}
+	p := &auth.Principal{UserID: sess.UserID, Role: sess.Role, SessionID: sess.ID,
+		PasswordExpired: sess.passwordExpired(now)}
 	s.sessions.put(sess.ID, p, now)
 	return p, nil
 }
@@ -156,7 +157,7 @@ func (s *service) ExtendSession(ctx context.Context) (*LoginResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.issue(&sess)
+	return s.issue(&sess, now)
 }
 
 // Logout implements Service.

@@ -40,19 +40,23 @@ type credentialRow struct {
 func (credentialRow) TableName() string { return "users_credentials" }
 
 type sessionRow struct {
-	ID              string
-	UserID          string
-	Role            string
-	PasswordExpired bool
-	UserAgent       string
-	ClientIP        string
-	CreatedAt       time.Time
-	ExpiresAt       time.Time
-	LastSeenAt      time.Time
-	RevokedAt       *time.Time
+	ID     string
+	UserID string
+	Role   string
+	// PasswordExpiresAt is the expiry of the credential the session was
+	// opened with (or changed to): past it the session may only change the password.
+	PasswordExpiresAt time.Time
+	UserAgent         string
+	ClientIP          string
+	CreatedAt         time.Time
+	ExpiresAt         time.Time
+	LastSeenAt        time.Time
+	RevokedAt         *time.Time
 }
 
 func (sessionRow) TableName() string { return "users_sessions" }
+
+func (r *sessionRow) passwordExpired(now time.Time) bool { return !now.Before(r.PasswordExpiresAt) }
 
 // store holds the users module's queries. Reads go to db.Read; writes take the
 // transaction handle the service got from db.Tx.
