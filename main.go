@@ -27,6 +27,7 @@ import (
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/httpx"
+	"github.com/fitloop/fitloop/platform/logging"
 	"github.com/fitloop/fitloop/platform/metrics"
 	"github.com/fitloop/fitloop/platform/server"
 	"github.com/fitloop/fitloop/web"
@@ -67,7 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	log := config.NewLogger(cfg.Log, stdout)
+	log, closeLog := logging.New(cfg.Log, stdout)
+	defer closeLog()
 	slog.SetDefault(log)
 	switch cmd {
 	case "serve":

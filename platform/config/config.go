@@ -33,8 +33,9 @@ type HTTP struct {
 
 // Log configures the process logger.
 type Log struct {
-	Level  string `yaml:"level"`
-	Format string `yaml:"format"`
+	Level         string        `yaml:"level"`
+	Format        string        `yaml:"format"`
+	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
 // Database selects and tunes the operational database.
@@ -86,7 +87,7 @@ func Default() Config {
 			MaxBodyBytes:    1 << 20,
 			AccessLog:       true,
 		},
-		Log: Log{Level: "info", Format: "json"},
+		Log: Log{Level: "info", Format: "json", FlushInterval: 200 * time.Millisecond},
 		Database: Database{
 			Driver: "sqlite",
 			SQLite: SQLite{Synchronous: "FULL", BusyTimeout: 5 * time.Second, Readers: 4, GroupCommitMax: 256},

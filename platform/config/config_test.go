@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -86,7 +85,7 @@ auth:
 		assert.Equal(t, int64(4096), cfg.HTTP.MaxBodyBytes)
 		assert.Equal(t, []string{"https://a.example", "https://b.example"}, cfg.HTTP.CORSOrigins)
 		assert.False(t, cfg.HTTP.AccessLog)
-		assert.Equal(t, config.Log{Level: "debug", Format: "text"}, cfg.Log)
+		assert.Equal(t, config.Log{Level: "debug", Format: "text", FlushInterval: 200 * time.Millisecond}, cfg.Log)
 		assert.Equal(t, "postgres", cfg.Database.Driver)
 		assert.Equal(t, "postgres://u@db/fitloop", cfg.Database.DSN)
 		assert.Equal(t, 2, cfg.Database.SQLite.Readers)
@@ -395,24 +394,4 @@ func fieldByKey(tb testing.TB, t reflect.Type, key string) reflect.Type {
 		require.True(tb, found, "key %s", key)
 	}
 	return t
-}
-
-func TestNewLogger(t *testing.T) {
-	t.Parallel()
-	t.Run("json_at_info_drops_debug", func(t *testing.T) {
-		var buf bytes.Buffer
-		log := config.NewLogger(config.Log{Level: "info", Format: "json"}, &buf)
-		log.Debug("hidden")
-		log.Info("shown", "k", "v")
-		out := buf.String()
-		assert.NotContains(t, out, "hidden")
-		assert.Contains(t, out, `"msg":"shown"`)
-		assert.Contains(t, out, `"k":"v"`)
-	})
-	t.Run("text_at_debug", func(t *testing.T) {
-		var buf bytes.Buffer
-		log := config.NewLogger(config.Log{Level: "debug", Format: "text"}, &buf)
-		log.Debug("hello")
-		assert.Contains(t, buf.String(), "level=DEBUG msg=hello")
-	})
 }

@@ -41,6 +41,9 @@ func (c *Config) Validate() error {
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
 	}
+	if c.Log.FlushInterval < 0 || c.Log.FlushInterval > 10*time.Second {
+		bad("log.flush_interval", "must be between 0 (write every line at once) and 10s")
+	}
 	if !oneOf(c.Log.Format, "json", "text") {
 		bad("log.format", "must be json or text, got %q", c.Log.Format)
 	}

@@ -34,7 +34,11 @@ func NewEngine(log *slog.Logger, opt Options) *gin.Engine {
 	if opt.Observe != nil {
 		e.Use(opt.Observe)
 	}
-	e.Use(recovery(), cors(opt.CORSOrigins), bodyLimit(opt.MaxBodyBytes))
+	e.Use(recovery())
+	if len(opt.CORSOrigins) > 0 { // with no origins allowed, CORS has nothing to add
+		e.Use(cors(opt.CORSOrigins))
+	}
+	e.Use(bodyLimit(opt.MaxBodyBytes))
 	e.NoRoute(func(c *gin.Context) {
 		WriteError(c, apperr.E(apperr.NotFound, "route_not_found", "No such route."))
 	})

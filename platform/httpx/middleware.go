@@ -17,20 +17,46 @@ import (
 	"github.com/fitloop/fitloop/platform/apperr"
 )
 
-// HeaderRequestID carries the request id in and out.
-const HeaderRequestID = "X-Request-ID"
+// HeaderRequestID carries the request id in and out. It is written in
+// canonical form: a non-canonical key is re-canonicalized (and allocated) on
+// every Get and Set.
+const HeaderRequestID = "X-Request-Id"
 
-type ctxKey int
+type ctxKey struct{}
 
-const (
-	requestIDKey ctxKey = iota
-	loggerKey
-)
+// requestInfo is what the middleware stores in the request context: one
+// value, so one allocation, per request.
+type requestInfo struct {
+	id  string
+	log *slog.Logger
+}
+
+// requestCtx carries requestInfo: one allocation where context.WithValue
+// and a separate info struct would take two on every request.
+type requestCtx struct {
+	context.Context
+	info requestInfo
+}
+
+// Value implements context.Context.
+func (r *requestCtx) Value(key any) any {
+	if key == (ctxKey{}) {
+		return &r.info
+	}
+	return r.Context.Value(key)
+}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	ri, _ := ctx.Value(ctxKey{}).(*requestInfo)
+	return ri
+}
 
 // RequestID returns the request's id.
 func RequestID(c *gin.Context) string {
-	id, _ := c.Request.Context().Value(requestIDKey).(string)
-	return id
+	if ri := infoFrom(c.Request.Context()); ri != nil {
+		return ri.id
+	}
+	return ""
 }
 
 // Logger returns the request-scoped logger (with the request id attached).
@@ -38,32 +64,27 @@ func Logger(c *gin.Context) *slog.Logger {
 	return LoggerFrom(c.Request.Context())
 }
 
-// LoggerFrom returns the logger stored in ctx, or the default logger.
+// LoggerFrom returns the logger for ctx with its request id attached, or the
+// default logger outside a request. The id is attached here, on demand, not
+// once per request: most requests log only their access line, which adds the
+// id itself.
 func LoggerFrom(ctx context.Context) *slog.Logger {
-	l, ok := ctx.Value(loggerKey).(*slog.Logger)
-	if !ok {
-		l = slog.Default()
+	if ri := infoFrom(ctx); ri != nil {
+		return ri.log.With(slog.String("request_id", ri.id))
 	}
-	// The request id is attached here, on demand, rather than once per request:
-	// most requests log only their access line, which adds the id itself.
-	if id, ok := ctx.Value(requestIDKey).(string); ok {
-		return l.With(slog.String("request_id", id))
-	}
-	return l
+	return slog.Default()
 }
 
 // requestIDMiddleware accepts a sane incoming X-Request-ID or makes one, echoes
-// it, and stores it with a request logger in the request context.
+// it, and stores it with the logger in the request context.
 func requestIDMiddleware(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := c.GetHeader(HeaderRequestID)
+		id := c.Request.Header.Get(HeaderRequestID)
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		c.Header(HeaderRequestID, id)
-		ctx := context.WithValue(c.Request.Context(), requestIDKey, id)
-		ctx = context.WithValue(ctx, loggerKey, log)
-		c.Request = c.Request.WithContext(ctx)
+		c.Writer.Header()[HeaderRequestID] = []string{id}
+		c.Request = c.Request.WithContext(&requestCtx{Context: c.Request.Context(), info: requestInfo{id: id, log: log}})
 		c.Next()
 	}
 }
@@ -82,32 +103,44 @@ func validRequestID(id string) bool {
 
 func newRequestID() string {
 	var b [12]byte
+	var out [24]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	hex.Encode(out[:], b[:])
+	return string(out[:])
 }
 
-// accessLog writes one line per request after it finishes.
+// accessLog writes one line per request after it finishes. It hands the
+// record straight to the handler with no caller PC: slog.Logger would walk
+// the stack for every line although the source is never printed.
 func accessLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
+		ctx := c.Request.Context()
+		ri := infoFrom(ctx)
+		if ri == nil {
+			return
+		}
+		h := ri.log.Handler()
+		if !h.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"
 		}
-		l, _ := c.Request.Context().Value(loggerKey).(*slog.Logger)
-		if l == nil || !l.Enabled(c.Request.Context(), slog.LevelInfo) {
-			return
-		}
-		l.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", RequestID(c)),
+		end := time.Now()
+		r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+		r.AddAttrs(
+			slog.String("request_id", ri.id),
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
 			slog.Int("status", c.Writer.Status()),
 			slog.Int("bytes", c.Writer.Size()),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", end.Sub(start)),
 			slog.String("client_ip", c.ClientIP()),
 		)
+		_ = h.Handle(ctx, r)
 	}
 }
 
@@ -134,7 +167,9 @@ func bodyLimit(max int64) gin.HandlerFunc {
 			WriteError(c, apperr.E(apperr.TooLarge, "body_too_large", "The request body is too large."))
 			return
 		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		if c.Request.Body != nil && c.Request.Body != http.NoBody {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		}
 		c.Next()
 	}
 }

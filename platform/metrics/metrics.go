@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,6 +20,7 @@ type Registry struct {
 	*prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	series   sync.Map // routeKey → *routeObserver
 }
 
 // New returns a registry with Go runtime, process and HTTP metrics.
@@ -49,9 +51,37 @@ func (r *Registry) Middleware() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		r.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
-		r.latency.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+		o := r.observer(route, c.Request.Method, c.Writer.Status())
+		o.count.Inc()
+		o.latency.Observe(time.Since(start).Seconds())
 	}
+}
+
+// routeKey names one series of the HTTP metrics.
+type routeKey struct {
+	route, method string
+	status        int
+}
+
+type routeObserver struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+// observer returns the series for a request, resolving the labels once per
+// distinct key: WithLabelValues hashes every label on every call, which
+// costs more than the rest of the middleware together.
+func (r *Registry) observer(route, method string, status int) *routeObserver {
+	k := routeKey{route, method, status}
+	if o, ok := r.series.Load(k); ok {
+		return o.(*routeObserver)
+	}
+	o := &routeObserver{
+		count:   r.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+		latency: r.latency.WithLabelValues(route, method),
+	}
+	actual, _ := r.series.LoadOrStore(k, o)
+	return actual.(*routeObserver)
 }
 
 // Handler serves the registry in the Prometheus text format.
