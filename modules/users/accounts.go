@@ -71,17 +71,24 @@ func (s *service) FindUserByID(ctx context.Context, userID string) (*Profile, er
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.store.accountByID(s.db.Read(ctx), userID)
+	if !p.CanActFor(userID) {
+		a, err := s.store.accountByID(s.db.Read(ctx), userID)
+		if err != nil {
+			return nil, err
+		}
+		if a.Disabled {
+			return nil, ErrUserNotFound
+		}
+		return publicProfile(a), nil
+	}
+	a, bio, err := s.store.profile(s.db.Read(ctx), userID)
 	if err != nil {
 		return nil, err
 	}
 	if a.Disabled && !p.IsAdmin() {
 		return nil, ErrUserNotFound
 	}
-	if !p.CanActFor(userID) {
-		return publicProfile(a), nil
-	}
-	return s.fullProfile(ctx, a)
+	return s.profileDTO(a, bio), nil
 }
 
 func publicProfile(a *accountRow) *Profile {
@@ -94,10 +101,14 @@ func (s *service) fullProfile(ctx context.Context, a *accountRow) (*Profile, err
 	if err != nil {
 		return nil, err
 	}
+	return s.profileDTO(a, bio), nil
+}
+
+func (s *service) profileDTO(a *accountRow, bio *biometricsRow) *Profile {
 	p := publicProfile(a)
 	p.Private = &Private{Email: a.Email, Timezone: a.Timezone, Units: a.Units, Disabled: a.Disabled,
 		UpdatedAt: a.UpdatedAt, Biometrics: summarize(bio, s.clock())}
-	return p, nil
+	return p
 }
 
 // UpdateUser implements Service.

@@ -70,6 +70,35 @@ func (s *store) biometrics(q *gorm.DB, userID string) (*biometricsRow, error) {
 	return &rows[0], nil
 }
 
+// profileRow is an account with its biometrics (all nil when none were saved).
+type profileRow struct {
+	Account    accountRow `gorm:"embedded"`
+	BHeightCM  *float64   `gorm:"column:b_height_cm"`
+	BWeightKG  *float64   `gorm:"column:b_weight_kg"`
+	BBirthDate *time.Time `gorm:"column:b_birth_date"`
+	BSex       *string    `gorm:"column:b_sex"`
+	BUpdatedAt *time.Time `gorm:"column:b_updated_at"`
+}
+
+// profile reads a live account and its biometrics in one query: the full
+// profile is the hottest read of the module.
+func (s *store) profile(q *gorm.DB, id string) (*accountRow, *biometricsRow, error) {
+	var r profileRow
+	err := q.Table("users_accounts AS a").
+		Select("a.*, b.height_cm AS b_height_cm, b.weight_kg AS b_weight_kg, b.birth_date AS b_birth_date, "+
+			"b.sex AS b_sex, b.updated_at AS b_updated_at").
+		Joins("LEFT JOIN users_biometrics b ON b.user_id = a.id").
+		Where("a.id = ? AND a.deleted_at IS NULL", id).Take(&r).Error
+	if err != nil {
+		return nil, nil, translate(err, ErrUserNotFound)
+	}
+	if r.BUpdatedAt == nil {
+		return &r.Account, nil, nil
+	}
+	return &r.Account, &biometricsRow{UserID: id, HeightCM: r.BHeightCM, WeightKG: r.BWeightKG,
+		BirthDate: r.BBirthDate, Sex: r.BSex, UpdatedAt: *r.BUpdatedAt}, nil
+}
+
 // maxWeightHistory bounds the history a biometrics read returns.
 const maxWeightHistory = 365
 
