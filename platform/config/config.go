@@ -90,7 +90,7 @@ func Default() Config {
 		Log: Log{Level: "info", Format: "json", FlushInterval: 200 * time.Millisecond},
 		Database: Database{
 			Driver: "sqlite",
-			SQLite: SQLite{Synchronous: "FULL", BusyTimeout: 5 * time.Second, Readers: 4, GroupCommitMax: 256},
+			SQLite: SQLite{Synchronous: "FULL", BusyTimeout: 5 * time.Second, Readers: 0, GroupCommitMax: 256},
 			Postgres: Postgres{
 				MaxOpenConns: 20, MaxIdleConns: 10, ConnMaxLifetime: 30 * time.Minute,
 			},

@@ -270,7 +270,7 @@ func TestBadValues(t *testing.T) {
 		{name: "zero_duration", env: []string{"FITLOOP_HTTP_SHUTDOWN_TIMEOUT=0s"}, key: "http.shutdown_timeout"},
 		{name: "negative_duration", env: []string{"FITLOOP_AUTH_LOGIN_WINDOW=-1m"}, key: "auth.login_window"},
 		{name: "bad_int", env: []string{"FITLOOP_DATABASE_SQLITE_READERS=many"}, key: "database.sqlite.readers"},
-		{name: "zero_readers", env: []string{"FITLOOP_DATABASE_SQLITE_READERS=0"}, key: "database.sqlite.readers"},
+		{name: "negative_readers", env: []string{"FITLOOP_DATABASE_SQLITE_READERS=-1"}, key: "database.sqlite.readers"},
 		{name: "bad_bool", env: []string{"FITLOOP_HTTP_ACCESS_LOG=maybe"}, key: "http.access_log"},
 		{name: "postgres_without_dsn", env: []string{"FITLOOP_DATABASE_DRIVER=postgres"}, key: "database.dsn"},
 		{name: "unknown_driver", env: []string{"FITLOOP_DATABASE_DRIVER=mysql"}, key: "database.driver"},

@@ -64,8 +64,8 @@ func (c *Config) validateDatabase(bad func(key, format string, args ...any)) {
 		if !oneOf(strings.ToUpper(db.SQLite.Synchronous), "FULL", "NORMAL", "EXTRA") {
 			bad("database.sqlite.synchronous", "must be FULL, EXTRA or NORMAL, got %q", db.SQLite.Synchronous)
 		}
-		if db.SQLite.Readers < 1 {
-			bad("database.sqlite.readers", "must be at least 1")
+		if db.SQLite.Readers < 0 {
+			bad("database.sqlite.readers", "must be 0 (one per CPU) or more")
 		}
 		if db.SQLite.GroupCommitMax < 1 {
 			bad("database.sqlite.group_commit_max", "must be at least 1")
