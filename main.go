@@ -149,7 +149,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a.metrics.RegisterDBStats(db.Stats)
 	a.engine = httpx.NewEngine(log, httpx.Options{
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, CORSOrigins: cfg.HTTP.CORSOrigins,
-		TrustedProxies: cfg.HTTP.TrustedProxies, AccessLog: cfg.HTTP.AccessLog, Observe: a.metrics.Middleware(),
+		TrustedProxies: cfg.HTTP.TrustedProxies, AccessLog: cfg.HTTP.AccessLog, Observe: a.metrics.Observe,
 	})
 	fsys, _ := migrations.FS(db.Dialect())
 	server.RegisterHealth(a.engine, map[string]server.Check{

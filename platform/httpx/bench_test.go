@@ -24,11 +24,11 @@ func BenchmarkHealthz(b *testing.B) {
 
 	reg := metrics.New()
 	full := httpx.NewEngine(slog.New(slog.NewJSONHandler(io.Discard, nil)), httpx.Options{
-		MaxBodyBytes: 1 << 20, AccessLog: true, Observe: reg.Middleware(),
+		MaxBodyBytes: 1 << 20, AccessLog: true, Observe: reg.Observe,
 	})
 	full.GET("/healthz", health)
 	quiet := httpx.NewEngine(slog.New(slog.NewJSONHandler(io.Discard, nil)), httpx.Options{
-		MaxBodyBytes: 1 << 20, AccessLog: false, Observe: reg.Middleware(),
+		MaxBodyBytes: 1 << 20, AccessLog: false, Observe: reg.Observe,
 	})
 	quiet.GET("/healthz", health)
 

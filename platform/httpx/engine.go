@@ -15,8 +15,8 @@ type Options struct {
 	CORSOrigins    []string
 	TrustedProxies []string
 	AccessLog      bool
-	// Observe, when set, wraps every request (the metrics middleware).
-	Observe gin.HandlerFunc
+	// Observe, when set, is told about every finished request (metrics).
+	Observe func(Summary)
 }
 
 // NewEngine returns a gin engine with fitloop's middleware chain: request id,
@@ -28,11 +28,8 @@ func NewEngine(log *slog.Logger, opt Options) *gin.Engine {
 	e.ContextWithFallback = true
 	_ = e.SetTrustedProxies(opt.TrustedProxies)
 	e.Use(requestIDMiddleware(log))
-	if opt.AccessLog {
-		e.Use(accessLog())
-	}
-	if opt.Observe != nil {
-		e.Use(opt.Observe)
+	if opt.AccessLog || opt.Observe != nil {
+		e.Use(finish(opt.AccessLog, opt.Observe))
 	}
 	e.Use(recovery())
 	if len(opt.CORSOrigins) > 0 { // with no origins allowed, CORS has nothing to add

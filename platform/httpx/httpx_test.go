@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
@@ -304,14 +305,17 @@ func TestAccessLog(t *testing.T) {
 func TestObserve(t *testing.T) {
 	t.Parallel()
 	var routes []string
-	s := newServer(t, httpx.Options{Observe: func(c *gin.Context) {
-		c.Next()
-		routes = append(routes, c.FullPath())
+	var statuses []int
+	s := newServer(t, httpx.Options{Observe: func(sum httpx.Summary) {
+		routes = append(routes, sum.Method+" "+sum.Route)
+		statuses = append(statuses, sum.Status)
+		assert.GreaterOrEqual(t, sum.Duration, time.Duration(0))
 	}})
 	s.GET("/a/:id", func(c *gin.Context) { c.Status(204) })
 	s.do(httptest.NewRequest("GET", "/a/1", nil))
 	s.do(httptest.NewRequest("GET", "/zzz", nil))
-	assert.Equal(t, []string{"/a/:id", ""}, routes)
+	assert.Equal(t, []string{"GET /a/:id", "GET unmatched"}, routes)
+	assert.Equal(t, []int{204, 404}, statuses)
 }
 
 func TestNotFoundAndMethodNotAllowed(t *testing.T) {

@@ -109,39 +109,58 @@ func newRequestID() string {
 	return string(out[:])
 }
 
-// accessLog writes one line per request after it finishes. It hands the
-// record straight to the handler with no caller PC: slog.Logger would walk
-// the stack for every line although the source is never printed.
-func accessLog() gin.HandlerFunc {
+// Summary describes a finished request, for metrics.
+type Summary struct {
+	Route    string // the route pattern, or "unmatched"
+	Method   string
+	Status   int
+	Duration time.Duration
+}
+
+// finish runs the rest of the chain, then summarizes the request once for
+// both the access log and the observer (metrics). The log record goes
+// straight to the handler with no caller PC: slog.Logger would walk the stack
+// for every line although the source is never printed.
+func finish(accessLog bool, observe func(Summary)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		ctx := c.Request.Context()
-		ri := infoFrom(ctx)
-		if ri == nil {
-			return
-		}
-		h := ri.log.Handler()
-		if !h.Enabled(ctx, slog.LevelInfo) {
-			return
-		}
+		end := time.Now()
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"
 		}
-		end := time.Now()
-		r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
-		r.AddAttrs(
-			slog.String("request_id", ri.id),
-			slog.String("method", c.Request.Method),
-			slog.String("route", route),
-			slog.Int("status", c.Writer.Status()),
-			slog.Int("bytes", c.Writer.Size()),
-			slog.Duration("duration", end.Sub(start)),
-			slog.String("client_ip", c.ClientIP()),
-		)
-		_ = h.Handle(ctx, r)
+		sum := Summary{Route: route, Method: c.Request.Method, Status: c.Writer.Status(), Duration: end.Sub(start)}
+		if observe != nil {
+			observe(sum)
+		}
+		if accessLog {
+			logRequest(c, sum, end)
+		}
 	}
+}
+
+func logRequest(c *gin.Context, sum Summary, end time.Time) {
+	ctx := c.Request.Context()
+	ri := infoFrom(ctx)
+	if ri == nil {
+		return
+	}
+	h := ri.log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	r.AddAttrs(
+		slog.String("request_id", ri.id),
+		slog.String("method", sum.Method),
+		slog.String("route", sum.Route),
+		slog.Int("status", sum.Status),
+		slog.Int("bytes", c.Writer.Size()),
+		slog.Duration("duration", sum.Duration),
+		slog.String("client_ip", c.ClientIP()),
+	)
+	_ = h.Handle(ctx, r)
 }
 
 // recovery turns a panic into a logged Internal error.

@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/fitloop/fitloop/platform/httpx"
 )
 
 // Registry wraps a Prometheus registry with the process and Go collectors.
@@ -41,20 +41,12 @@ func New() *Registry {
 	return r
 }
 
-// Middleware observes every request by its route pattern (never the raw path,
-// which would explode the label space).
-func (r *Registry) Middleware() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		c.Next()
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched"
-		}
-		o := r.observer(route, c.Request.Method, c.Writer.Status())
-		o.count.Inc()
-		o.latency.Observe(time.Since(start).Seconds())
-	}
+// Observe records a finished request by its route pattern (never the raw
+// path, which would explode the label space). It fits httpx.Options.Observe.
+func (r *Registry) Observe(sum httpx.Summary) {
+	o := r.observer(sum.Route, sum.Method, sum.Status)
+	o.count.Inc()
+	o.latency.Observe(sum.Duration.Seconds())
 }
 
 // routeKey names one series of the HTTP metrics.

@@ -35,7 +35,7 @@ func TestMetrics(t *testing.T) {
 		}
 	})
 	e := httpx.NewEngine(slog.New(slog.NewTextHandler(io.Discard, nil)), httpx.Options{
-		MaxBodyBytes: 1 << 20, Observe: reg.Middleware(),
+		MaxBodyBytes: 1 << 20, Observe: reg.Observe,
 	})
 	e.GET("/metrics", gin.WrapH(reg.Handler()))
 	e.GET("/users/:user_id/goals/:goal_id", func(c *gin.Context) { c.Status(200) })
