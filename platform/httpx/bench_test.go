@@ -18,6 +18,7 @@ import (
 // for the full chain at ≥ 0.8× the bare throughput).
 func BenchmarkHealthz(b *testing.B) {
 	health := func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+	gin.SetMode(gin.ReleaseMode)
 	bare := gin.New()
 	bare.Use(gin.Recovery())
 	bare.GET("/healthz", health)
