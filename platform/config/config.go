@@ -16,6 +16,68 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	Database Database `yaml:"database"`
 	Auth     Auth     `yaml:"auth"`
+	Redis    Redis    `yaml:"redis"`
+	Cron     Cron     `yaml:"cron"`
+	Jobs     Jobs     `yaml:"jobs"`
+	Sagas    Sagas    `yaml:"sagas"`
+}
+
+// Redis configures the optional Redis used for the cache, the bus between
+// replicas and shared rate limits. An empty mode means no Redis: in-process
+// cache and bus (one replica).
+type Redis struct {
+	Mode         string        `yaml:"mode"` // "", single, ring, cluster, sentinel
+	Addrs        []string      `yaml:"addrs"`
+	MasterName   string        `yaml:"master_name"`
+	Username     string        `yaml:"username"`
+	Password     string        `yaml:"password" secret:"true"`
+	DB           int           `yaml:"db"`
+	DialTimeout  time.Duration `yaml:"dial_timeout"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// The circuit breaker opens after BreakerFailures consecutive failures
+	// and tries again after BreakerCooldown.
+	BreakerFailures int           `yaml:"breaker_failures"`
+	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
+}
+
+// Cron configures scheduled jobs.
+type Cron struct {
+	Enabled bool `yaml:"enabled"`
+	// Disabled lists job names that must not run.
+	Disabled []string `yaml:"disabled"`
+	// Schedules overrides schedules: "name=spec" items, e.g. "etl.load=@every 30m".
+	Schedules []string `yaml:"schedules"`
+	// Timeout bounds one run of any job.
+	Timeout time.Duration `yaml:"timeout"`
+	// HistoryRetention is how long run history and slot claims are kept.
+	HistoryRetention time.Duration `yaml:"history_retention"`
+}
+
+// Jobs configures the durable job queue.
+type Jobs struct {
+	Enabled bool `yaml:"enabled"`
+	// Workers is the default number of concurrent jobs per kind.
+	Workers int `yaml:"workers"`
+	// Concurrency overrides it per kind: "kind=n" items, e.g. "media.process=2".
+	Concurrency  []string      `yaml:"concurrency"`
+	PollInterval time.Duration `yaml:"poll_interval"`
+	Lease        time.Duration `yaml:"lease"`
+	MaxAttempts  int           `yaml:"max_attempts"`
+	BackoffBase  time.Duration `yaml:"backoff_base"`
+	BackoffMax   time.Duration `yaml:"backoff_max"`
+}
+
+// Sagas configures the saga orchestrator.
+type Sagas struct {
+	// Lease is how long one replica owns a running saga before another may resume it.
+	Lease time.Duration `yaml:"lease"`
+	// ResumeInterval is how often unfinished sagas are looked for.
+	ResumeInterval time.Duration `yaml:"resume_interval"`
+	// CompensationAttempts is how often a failing compensation is retried
+	// before the saga is parked as needs_attention.
+	CompensationAttempts int           `yaml:"compensation_attempts"`
+	BackoffBase          time.Duration `yaml:"backoff_base"`
 }
 
 // HTTP configures the listener and request handling.
@@ -26,9 +88,11 @@ type HTTP struct {
 	WriteTimeout    time.Duration `yaml:"write_timeout"`
 	IdleTimeout     time.Duration `yaml:"idle_timeout"`
 	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
-	CORSOrigins     []string      `yaml:"cors_origins"`
-	TrustedProxies  []string      `yaml:"trusted_proxies"`
-	AccessLog       bool          `yaml:"access_log"`
+	// IdempotencyTTL is how long an Idempotency-Key and its stored answer are kept.
+	IdempotencyTTL time.Duration `yaml:"idempotency_ttl"`
+	CORSOrigins    []string      `yaml:"cors_origins"`
+	TrustedProxies []string      `yaml:"trusted_proxies"`
+	AccessLog      bool          `yaml:"access_log"`
 }
 
 // Log configures the process logger.
@@ -85,6 +149,7 @@ func Default() Config {
 			WriteTimeout:    60 * time.Second,
 			IdleTimeout:     120 * time.Second,
 			MaxBodyBytes:    1 << 20,
+			IdempotencyTTL:  24 * time.Hour,
 			AccessLog:       true,
 		},
 		Log: Log{Level: "info", Format: "json", FlushInterval: 200 * time.Millisecond},
@@ -95,6 +160,17 @@ func Default() Config {
 				MaxOpenConns: 20, MaxIdleConns: 10, ConnMaxLifetime: 30 * time.Minute,
 			},
 		},
+		Redis: Redis{
+			DialTimeout: 2 * time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
+			BreakerFailures: 5, BreakerCooldown: 5 * time.Second,
+		},
+		Cron: Cron{Enabled: true, Timeout: 10 * time.Minute, HistoryRetention: 30 * 24 * time.Hour},
+		Jobs: Jobs{
+			Enabled: true, Workers: 2, PollInterval: time.Second, Lease: 5 * time.Minute,
+			MaxAttempts: 8, BackoffBase: 2 * time.Second, BackoffMax: 30 * time.Minute,
+		},
+		Sagas: Sagas{Lease: 30 * time.Second, ResumeInterval: 15 * time.Second, CompensationAttempts: 5,
+			BackoffBase: time.Second},
 		Auth: Auth{
 			Issuer:           "fitloop",
 			Audience:         "fitloop-api",

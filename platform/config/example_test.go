@@ -34,7 +34,8 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 	t.Run("shows_the_defaults", func(t *testing.T) {
 		want := config.Default()
 		// An empty list in YAML decodes to an empty slice, the default is nil.
-		for _, l := range []*[]string{&cfg.HTTP.CORSOrigins, &cfg.HTTP.TrustedProxies, &cfg.Database.Postgres.Replicas} {
+		for _, l := range []*[]string{&cfg.HTTP.CORSOrigins, &cfg.HTTP.TrustedProxies, &cfg.Database.Postgres.Replicas,
+			&cfg.Redis.Addrs, &cfg.Cron.Disabled, &cfg.Cron.Schedules, &cfg.Jobs.Concurrency} {
 			if len(*l) == 0 {
 				*l = nil
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -48,6 +49,7 @@ func (c *Config) Validate() error {
 		bad("log.format", "must be json or text, got %q", c.Log.Format)
 	}
 	c.validateDatabase(bad)
+	c.validateRuntime(bad)
 	if c.Auth.SigningKey != "" && len(c.Auth.SigningKey) < 32 {
 		bad("auth.signing_key", "must be at least 32 characters (or empty to generate one)")
 	}
@@ -89,4 +91,76 @@ func oneOf(s string, allowed ...string) bool {
 		}
 	}
 	return false
+}
+
+func (c *Config) validateRuntime(bad func(key, format string, args ...any)) {
+	r := c.Redis
+	switch r.Mode {
+	case "":
+	case "single", "cluster", "ring":
+		if len(r.Addrs) == 0 {
+			bad("redis.addrs", "is required when redis.mode is %s", r.Mode)
+		}
+		if r.Mode == "single" && len(r.Addrs) > 1 {
+			bad("redis.addrs", "must hold one address in single mode (use ring or cluster for more)")
+		}
+	case "sentinel":
+		if len(r.Addrs) == 0 || r.MasterName == "" {
+			bad("redis.master_name", "and redis.addrs (the sentinels) are required in sentinel mode")
+		}
+	default:
+		bad("redis.mode", "must be empty, single, ring, cluster or sentinel, got %q", r.Mode)
+	}
+	if r.BreakerFailures < 1 {
+		bad("redis.breaker_failures", "must be at least 1")
+	}
+	checkPairs(bad, "cron.schedules", c.Cron.Schedules, false)
+	checkPairs(bad, "jobs.concurrency", c.Jobs.Concurrency, true)
+	if c.Jobs.Workers < 1 {
+		bad("jobs.workers", "must be at least 1")
+	}
+	if c.Jobs.MaxAttempts < 1 {
+		bad("jobs.max_attempts", "must be at least 1")
+	}
+	if c.Sagas.CompensationAttempts < 1 {
+		bad("sagas.compensation_attempts", "must be at least 1")
+	}
+	positive := map[string]time.Duration{
+		"http.idempotency_ttl": c.HTTP.IdempotencyTTL, "redis.dial_timeout": r.DialTimeout,
+		"redis.read_timeout": r.ReadTimeout, "redis.write_timeout": r.WriteTimeout,
+		"redis.breaker_cooldown": r.BreakerCooldown, "cron.timeout": c.Cron.Timeout,
+		"cron.history_retention": c.Cron.HistoryRetention, "jobs.poll_interval": c.Jobs.PollInterval,
+		"jobs.lease": c.Jobs.Lease, "jobs.backoff_base": c.Jobs.BackoffBase, "jobs.backoff_max": c.Jobs.BackoffMax,
+		"sagas.lease": c.Sagas.Lease, "sagas.resume_interval": c.Sagas.ResumeInterval,
+		"sagas.backoff_base": c.Sagas.BackoffBase,
+	}
+	for _, key := range Keys() {
+		if d, ok := positive[key]; ok && d <= 0 {
+			bad(key, "must be a positive duration")
+		}
+	}
+}
+
+// checkPairs validates "name=value" list items; numeric requires a positive integer value.
+func checkPairs(bad func(key, format string, args ...any), key string, items []string, numeric bool) {
+	for _, it := range items {
+		name, val, ok := strings.Cut(it, "=")
+		if !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(val) == "" {
+			bad(key, "items must look like name=value, got %q", it)
+			continue
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(val)); numeric && (err != nil || n < 1) {
+			bad(key, "%q: the value must be a positive integer", it)
+		}
+	}
+}
+
+// Pairs parses "name=value" list items (validated by Validate) into a map.
+func Pairs(items []string) map[string]string {
+	m := make(map[string]string, len(items))
+	for _, it := range items {
+		name, val, _ := strings.Cut(it, "=")
+		m[strings.TrimSpace(name)] = strings.TrimSpace(val)
+	}
+	return m
 }
