@@ -94,6 +94,8 @@ var (
 	created = [callerCount]int{401, 201, 404, 404, 201}
 	// removed: like private, for routes that answer 204.
 	removed = [callerCount]int{401, 204, 404, 404, 204}
+	// closed: like removed, for the account deletion that answers 202 (a saga erases the rest).
+	closed = [callerCount]int{401, 202, 404, 404, 202}
 )
 
 // authzRows has one row per route with a path parameter, keyed "METHOD /path".
@@ -108,7 +110,7 @@ var authzRows = map[string]authzRow{
 	"PUT /api/v1/users/:user_id": {want: private, body: func(*authzOwner) any {
 		return map[string]any{"display_name": "Renamed"}
 	}},
-	"DELETE /api/v1/users/:user_id": {fresh: true, want: removed, body: func(o *authzOwner) any {
+	"DELETE /api/v1/users/:user_id": {fresh: true, want: closed, body: func(o *authzOwner) any {
 		return map[string]any{"password": o.password}
 	}},
 	// An admin must also know the current password (the service asks for it

@@ -360,7 +360,7 @@ func TestOpenAPIValidatorAcceptsAdminAndSessionResponses(t *testing.T) {
 		{"extend_session", http.MethodPut, "/api/v1/auth/session", nil, 200},
 		{"tokens", http.MethodGet, "/api/v1/users/" + eve + "/tokens", nil, 200},
 		{"unknown_session", http.MethodDelete, "/api/v1/auth/sessions/" + eve, nil, 404},
-		{"delete_account", http.MethodDelete, "/api/v1/users/" + eve, nil, 204},
+		{"delete_account", http.MethodDelete, "/api/v1/users/" + eve, nil, 202},
 	} {
 		status, _ := c.do(t, tc.method, tc.path, admin, tc.body)
 		assert.Equal(t, tc.status, status, tc.name)

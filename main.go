@@ -29,6 +29,7 @@ import (
 	"github.com/fitloop/fitloop/platform/httpx"
 	"github.com/fitloop/fitloop/platform/logging"
 	"github.com/fitloop/fitloop/platform/metrics"
+	"github.com/fitloop/fitloop/platform/saga"
 	"github.com/fitloop/fitloop/platform/server"
 	"github.com/fitloop/fitloop/web"
 )
@@ -105,6 +106,17 @@ type app struct {
 	users   *users.Module
 	engine  *gin.Engine
 	metrics *metrics.Registry
+	sagas   *saga.Orchestrator
+}
+
+// replicaID names this process among replicas sharing a database (saga
+// leases, cron claims): host name and process id.
+func replicaID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "fitloop"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 // openDB opens and migrates the database.
@@ -140,12 +152,23 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		db.Close()
 		return nil, err
 	}
-	um, err := users.New(users.Deps{DB: db, Log: log, Auth: cfg.Auth, Signer: signer})
+	met := metrics.New()
+	sagaReg := saga.NewRegistry()
+	orch, err := saga.New(saga.Options{DB: db, Registry: sagaReg, Config: cfg.Sagas, Log: log, Metrics: met,
+		Replica: replicaID()})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	a := &app{db: db, users: um, metrics: metrics.New()}
+	um, err := users.New(users.Deps{DB: db, Log: log, Auth: cfg.Auth, Signer: signer, Sagas: orch})
+	if err == nil {
+		err = um.Sagas(sagaReg)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{db: db, users: um, metrics: met, sagas: orch}
 	a.metrics.RegisterDBStats(db.Stats)
 	a.engine = httpx.NewEngine(log, httpx.Options{
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, CORSOrigins: cfg.HTTP.CORSOrigins,
@@ -191,7 +214,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("fitloop starting", slog.String("version", version), slog.String("database", a.db.Dialect()))
+	// Background work stops only after the HTTP server has drained, so an
+	// in-flight request's saga is not interrupted by the shutdown.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	sagasDone := make(chan struct{})
+	go func() { defer close(sagasDone); _ = a.sagas.Run(bgCtx) }() // resumes unfinished sagas
 	err = server.Serve(ctx, cfg.HTTP, a.engine, log)
+	stopBackground()
+	<-sagasDone
 	// In-flight requests have finished (or the timeout passed): now the database.
 	return errors.Join(err, a.db.Close())
 }

@@ -179,28 +179,47 @@ func applyUserUpdate(a *accountRow, upd UserUpdate) {
 	set(&a.Email, upd.Email)
 }
 
-// DeleteUser implements Service.
-func (s *service) DeleteUser(ctx context.Context, userID, password string) error {
+// DeleteUser implements Service. The account is closed at once (no sign-in,
+// sessions and tokens revoked, profile gone) and the users.delete_account
+// saga erases the rest; the saga id is returned for the 202.
+func (s *service) DeleteUser(ctx context.Context, userID, password string) (string, error) {
 	p, err := selfOrAdmin(ctx, userID, ErrUserNotFound)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if p.UserID == userID {
 		if password == "" {
-			return apperr.FieldError("password", "is required to delete your account")
+			return "", apperr.FieldError("password", "is required to delete your account")
 		}
 		if err := s.checkPassword(ctx, userID, password); errors.Is(err, ErrWrongPassword) {
-			return &apperr.Error{Kind: apperr.Forbidden, Code: "wrong_password", Message: "The password is wrong.",
+			return "", &apperr.Error{Kind: apperr.Forbidden, Code: "wrong_password", Message: "The password is wrong.",
 				Fields: map[string]string{"password": "is wrong"}}
 		} else if err != nil {
-			return err
+			return "", err
 		}
 	}
+	if _, err := s.store.accountByID(s.db.Read(ctx), userID); err != nil {
+		return "", err
+	}
+	// The saga is recorded first: should this process die right after, it is
+	// resumed and closes the account itself. Closing here as well (the
+	// saga's first step is idempotent) means the 202 is only sent once the
+	// account can no longer be used.
+	id, err := s.sagas.StartAsync(ctx, SagaDeleteAccount, deleteAccountData{UserID: userID})
+	if err != nil {
+		return "", err
+	}
+	if err := s.closeAccount(ctx, userID); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// closeAccount marks the account deleted and disabled and revokes its
+// sessions and tokens.
+func (s *service) closeAccount(ctx context.Context, userID string) error {
 	now := s.clock()
-	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if _, err := s.store.accountByID(tx, userID); err != nil {
-			return err
-		}
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&accountRow{}).Where("id = ?", userID).
 			Updates(map[string]any{"deleted_at": now, "disabled": true, "updated_at": now}).Error; err != nil {
 			return translate(err, nil)

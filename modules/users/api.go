@@ -40,8 +40,9 @@ type Service interface {
 	// user needs current_password.
 	UpdateUser(ctx context.Context, userID string, upd UserUpdate) (*Profile, error)
 	// DeleteUser closes an account (self with password, or admin): it can no
-	// longer log in, its sessions and tokens die, its profile is gone.
-	DeleteUser(ctx context.Context, userID, password string) error
+	// longer log in, its sessions and tokens die, its profile is gone; the
+	// users.delete_account saga (whose id it returns) erases the data.
+	DeleteUser(ctx context.Context, userID, password string) (sagaID string, err error)
 	// ChangePassword replaces the password and revokes every other session.
 	// The user gives the current password; an admin resetting another user's
 	// password does not (and all of that user's sessions end).
@@ -167,6 +168,13 @@ type UserUpdate struct {
 	Units           *string `json:"units"`
 	Email           *string `json:"email"`
 	CurrentPassword *string `json:"current_password"`
+}
+
+// AccountDeletion answers DELETE /users/{user_id}: the account is closed and
+// the saga that erases its data runs on.
+type AccountDeletion struct {
+	SagaID string `json:"saga_id"`
+	Status string `json:"status"`
 }
 
 // PasswordChange is the body of PUT /users/{user_id}/password.

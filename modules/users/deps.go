@@ -31,6 +31,39 @@ type NopProgress struct{}
 // CurrentProgress implements ProgressSource.
 func (NopProgress) CurrentProgress(context.Context, string, GoalSpec) (float64, error) { return 0, nil }
 
+// Sagas runs sagas: platform/saga's orchestrator satisfies it.
+type Sagas interface {
+	// Start runs a saga to its end and returns the failing step's error.
+	Start(ctx context.Context, name string, data any) (string, error)
+	// StartAsync records a saga and returns its id while it runs.
+	StartAsync(ctx context.Context, name string, data any) (string, error)
+}
+
+// Planner is told about every new goal so it can adjust suggestions; the
+// activity module provides it, NopPlanner until then. key identifies the
+// notification: a planner must apply a key once.
+type Planner interface {
+	GoalSet(ctx context.Context, key string, g PlannedGoal) error
+}
+
+// PlannedGoal is what a Planner learns about a goal.
+type PlannedGoal struct {
+	GoalID, UserID, GoalType, TargetDate, Period string
+	TargetValue                                  float64
+}
+
+// NopPlanner accepts every goal.
+type NopPlanner struct{}
+
+// GoalSet implements Planner.
+func (NopPlanner) GoalSet(context.Context, string, PlannedGoal) error { return nil }
+
+// AccountEraser forgets everything a module holds about a user when the
+// account is deleted. It must be idempotent: a saga may call it again.
+type AccountEraser interface {
+	EraseAccount(ctx context.Context, userID string) error
+}
+
 // Clock tells the time; tests inject a fixed one.
 type Clock func() time.Time
 
@@ -43,4 +76,7 @@ type Deps struct {
 	Clock    Clock               // default time.Now
 	Progress ProgressSource      // default NopProgress
 	Failures auth.FailureCounter // default per-replica memory counter
+	Sagas    Sagas               // required: goals and account deletion run as sagas
+	Planner  Planner             // default NopPlanner
+	Erasers  []AccountEraser     // other modules' erasers for account deletion
 }

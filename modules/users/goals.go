@@ -35,7 +35,9 @@ func (s *service) CreateGoal(ctx context.Context, userID string, in GoalInput) (
 	}
 	g := &goalRow{ID: newID(), UserID: userID, GoalType: in.GoalType, TargetValue: in.TargetValue,
 		TargetDate: target, Period: in.Period, Status: "active", CreatedAt: now, UpdatedAt: now}
-	if err := s.db.Tx(ctx, func(tx *gorm.DB) error { return translate(tx.Create(g).Error, nil) }); err != nil {
+	// The goal is stored and the planner told through the users.set_goal
+	// saga: if the planner fails, the goal is removed and its error returned.
+	if _, err := s.sagas.Start(ctx, SagaSetGoal, setGoalData{Goal: *g}); err != nil {
 		return nil, err
 	}
 	return s.goalDTO(ctx, g, a.Timezone)

@@ -19,6 +19,7 @@ import (
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/database/dbtest"
 	"github.com/fitloop/fitloop/platform/httpx"
+	"github.com/fitloop/fitloop/platform/saga"
 	"github.com/fitloop/fitloop/platform/testkit"
 	"github.com/fitloop/fitloop/web"
 )
@@ -88,12 +89,17 @@ func newEnvOn(tb testing.TB, db *database.DB, deps ...func(*users.Deps)) *env {
 	require.NoError(tb, err)
 	clock := &fakeClock{now: start}
 	log := slog.New(slog.DiscardHandler)
-	d := users.Deps{DB: db, Log: log, Auth: cfg, Signer: signer, Clock: clock.Now}
+	reg := saga.NewRegistry()
+	orch, err := saga.New(saga.Options{DB: db, Registry: reg, Config: config.Default().Sagas, Log: log, Replica: "users-test"})
+	require.NoError(tb, err)
+	tb.Cleanup(orch.Close)
+	d := users.Deps{DB: db, Log: log, Auth: cfg, Signer: signer, Clock: clock.Now, Sagas: orch}
 	for _, f := range deps {
 		f(&d)
 	}
 	mod, err := users.New(d)
 	require.NoError(tb, err)
+	require.NoError(tb, mod.Sagas(reg))
 	engine := httpx.NewEngine(log, httpx.Options{MaxBodyBytes: 1 << 20})
 	mod.RegisterRoutes(engine.Group(api))
 	return &env{db: db, mod: mod, h: engine, clock: clock, cfg: cfg, contract: contractOptions(tb)}

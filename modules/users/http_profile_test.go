@@ -1,11 +1,14 @@
 package users_test
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/fitloop/fitloop/modules/users"
 	"github.com/fitloop/fitloop/platform/database/dbtest"
@@ -116,21 +119,29 @@ func TestDeleteAccount(t *testing.T) {
 			del("requires_the_password", u.ID, u.Token, nil, http.StatusBadRequest, field("password")),
 			del("refuses_a_wrong_password", u.ID, u.Token, map[string]string{"password": "not-my-password"},
 				http.StatusForbidden, code("wrong_password"), field("password")),
-			del("deletes_my_account_with_my_password", u.ID, u.Token, pw, http.StatusNoContent),
+			del("deletes_my_account_with_my_password", u.ID, u.Token, pw, http.StatusAccepted, `"saga_id":"`),
 			login("refuses_to_sign_in_afterwards", u),
 			get("rejects_the_accounts_session", u.ID, u.Token, http.StatusUnauthorized),
 			get("rejects_the_accounts_api_token", u.ID, tok.Token, http.StatusUnauthorized),
 			get("hides_the_profile_from_others", u.ID, other.Token, http.StatusNotFound),
 			get("hides_the_profile_from_admins", u.ID, admin.Token, http.StatusNotFound),
-			del("lets_an_admin_delete_without_a_password", victim.ID, admin.Token, nil, http.StatusNoContent),
+			del("lets_an_admin_delete_without_a_password", victim.ID, admin.Token, nil, http.StatusAccepted),
 			login("refuses_the_admin_deleted_account_a_sign_in", victim),
 			get("rejects_the_admin_deleted_accounts_session", victim.ID, victim.Token, http.StatusUnauthorized),
 			get("rejects_the_admin_deleted_accounts_api_token", victim.ID, victimTok.Token, http.StatusUnauthorized),
 			del("answers_404_for_a_deleted_account", victim.ID, admin.Token, nil, http.StatusNotFound),
-			testkit.Scenario{Name: "keeps_a_deleted_accounts_email_taken", Method: http.MethodPost, URL: api + "/users/register",
-				Body:           map[string]string{"username": "newcomer", "email": u.Email, "password": password},
-				ExpectedStatus: http.StatusConflict, ExpectedContent: []string{code("email_taken")}},
 		)
+		// The users.delete_account saga erases the personal data after the
+		// 202 and releases the email and username.
+		require.Eventually(t, func() bool {
+			var n int64
+			require.NoError(t, e.db.Read(context.Background()).Table("users_accounts").
+				Where("email = ?", u.Email).Count(&n).Error)
+			return n == 0
+		}, 30*time.Second, 10*time.Millisecond, "the saga erases the account's email")
+		e.run(t, testkit.Scenario{Name: "releases_a_deleted_accounts_email", Method: http.MethodPost,
+			URL: api + "/users/register", Body: map[string]string{"username": "newcomer", "email": u.Email, "password": password},
+			ExpectedStatus: http.StatusCreated})
 	})
 }
 

@@ -32,7 +32,12 @@ func (h *handlers) deleteUser(c *gin.Context) error {
 			return err
 		}
 	}
-	return httpx.NoContent(c, h.svc.DeleteUser(c.Request.Context(), c.Param("user_id"), body.Password))
+	id, err := h.svc.DeleteUser(c.Request.Context(), c.Param("user_id"), body.Password)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusAccepted, AccountDeletion{SagaID: id, Status: "closed"})
+	return nil
 }
 
 func (h *handlers) changePassword(c *gin.Context) error {

@@ -15,8 +15,8 @@ type Module struct {
 
 // New builds the module from its dependencies.
 func New(d Deps) (*Module, error) {
-	if d.DB == nil || d.Signer == nil {
-		return nil, errors.New("users: DB and Signer are required")
+	if d.DB == nil || d.Signer == nil || d.Sagas == nil {
+		return nil, errors.New("users: DB, Signer and Sagas are required")
 	}
 	return &Module{svc: newService(d)}, nil
 }

@@ -22,6 +22,9 @@ type service struct {
 	progress ProgressSource
 	failures auth.FailureCounter
 	sessions *principalCache
+	sagas    Sagas
+	planner  Planner
+	erasers  []AccountEraser
 }
 
 var _ Service = (*service)(nil)
@@ -31,6 +34,10 @@ func newService(d Deps) *service {
 		db: d.DB, store: &store{db: d.DB}, log: d.Log, cfg: d.Auth, signer: d.Signer,
 		now: d.Clock, progress: d.Progress, failures: d.Failures,
 		sessions: newPrincipalCache(time.Second),
+		sagas:    d.Sagas, planner: d.Planner, erasers: d.Erasers,
+	}
+	if s.planner == nil {
+		s.planner = NopPlanner{}
 	}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }

@@ -38,7 +38,7 @@ func TestServiceRequiresACaller(t *testing.T) {
 		"revoke_session":  func() error { return svc.RevokeSession(ctx, "x") },
 		"find_user":       func() error { _, err := svc.FindUserByID(ctx, "x"); return err },
 		"update_user":     func() error { _, err := svc.UpdateUser(ctx, "x", users.UserUpdate{}); return err },
-		"delete_user":     func() error { return svc.DeleteUser(ctx, "x", "") },
+		"delete_user":     func() error { _, err := svc.DeleteUser(ctx, "x", ""); return err },
 		"change_password": func() error { _, err := svc.ChangePassword(ctx, "x", users.PasswordChange{}); return err },
 		"find_biometrics": func() error { _, err := svc.FindBiometrics(ctx, "x"); return err },
 		"update_biometrics": func() error {

@@ -1,0 +1,140 @@
+package users
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/fitloop/fitloop/platform/saga"
+)
+
+// Saga names; the users module owns both processes.
+const (
+	SagaSetGoal       = "users.set_goal"
+	SagaDeleteAccount = "users.delete_account"
+)
+
+// setGoalData is the durable state of a users.set_goal saga.
+type setGoalData struct {
+	Goal goalRow `json:"goal"`
+}
+
+// deleteAccountData is the durable state of a users.delete_account saga.
+type deleteAccountData struct {
+	UserID string `json:"user_id"`
+}
+
+// Sagas registers the module's sagas with the orchestrator's registry.
+func (m *Module) Sagas(reg *saga.Registry) error {
+	s := m.svc
+	err := reg.Register(saga.Definition{Name: SagaSetGoal, Version: 1, Steps: []saga.Step{
+		{Name: "store_goal", Action: s.storeGoal, Compensate: s.removeGoal},
+		{Name: "notify_planner", Action: s.notifyPlanner},
+	}})
+	if err != nil {
+		return err
+	}
+	return reg.Register(saga.Definition{Name: SagaDeleteAccount, Version: 1, Steps: []saga.Step{
+		{Name: "close_access", Action: s.closeAccountStep, Compensate: s.reopenAccount},
+		{Name: "erase_elsewhere", Action: s.eraseElsewhere},
+		{Name: "erase_personal_data", Action: s.erasePersonalData},
+	}})
+}
+
+// storeGoal inserts the goal once, whatever the number of attempts.
+func (s *service) storeGoal(ctx context.Context, ex *saga.Execution) error {
+	var d setGoalData
+	if err := ex.Data(&d); err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		first, err := saga.Once(tx, ex.Key())
+		if err != nil || !first {
+			return err
+		}
+		return translate(tx.Create(&d.Goal).Error, nil)
+	})
+}
+
+func (s *service) removeGoal(ctx context.Context, ex *saga.Execution) error {
+	var d setGoalData
+	if err := ex.Data(&d); err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		return translate(tx.Where("id = ?", d.Goal.ID).Delete(&goalRow{}).Error, nil)
+	})
+}
+
+// notifyPlanner tells the planner (activity module) about the goal; the step
+// key lets the planner apply it once.
+func (s *service) notifyPlanner(ctx context.Context, ex *saga.Execution) error {
+	var d setGoalData
+	if err := ex.Data(&d); err != nil {
+		return err
+	}
+	g := d.Goal
+	return s.planner.GoalSet(ctx, ex.Key(), PlannedGoal{GoalID: g.ID, UserID: g.UserID, GoalType: g.GoalType,
+		TargetValue: g.TargetValue, TargetDate: g.TargetDate.Format("2006-01-02"), Period: g.Period})
+}
+
+// closeAccountStep disables the account and revokes its access (idempotent:
+// DeleteUser already did it before answering 202).
+func (s *service) closeAccountStep(ctx context.Context, ex *saga.Execution) error {
+	var d deleteAccountData
+	if err := ex.Data(&d); err != nil {
+		return err
+	}
+	return s.closeAccount(ctx, d.UserID)
+}
+
+// reopenAccount undoes close_access when erasing failed: the account is
+// usable again (its sessions stay revoked; the user signs in anew).
+func (s *service) reopenAccount(ctx context.Context, ex *saga.Execution) error {
+	var d deleteAccountData
+	if err := ex.Data(&d); err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		return translate(tx.Model(&accountRow{}).Where("id = ?", d.UserID).
+			Updates(map[string]any{"deleted_at": nil, "disabled": false, "updated_at": s.clock()}).Error, nil)
+	})
+}
+
+// eraseElsewhere asks every other module to forget the user.
+func (s *service) eraseElsewhere(ctx context.Context, ex *saga.Execution) error {
+	var d deleteAccountData
+	if err := ex.Data(&d); err != nil {
+		return err
+	}
+	for _, e := range s.erasers {
+		if err := e.EraseAccount(ctx, d.UserID); err != nil {
+			return fmt.Errorf("users: erase %s elsewhere: %w", d.UserID, err)
+		}
+	}
+	return nil
+}
+
+// erasePersonalData removes the user's rows and scrubs the account row,
+// which stays as a tombstone so references by id still resolve to "deleted".
+// The email and username are released.
+func (s *service) erasePersonalData(ctx context.Context, ex *saga.Execution) error {
+	var d deleteAccountData
+	if err := ex.Data(&d); err != nil {
+		return err
+	}
+	id := d.UserID
+	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		for _, m := range []any{&credentialRow{}, &sessionRow{}, &tokenRow{}, &biometricsRow{}, &weightRow{}, &goalRow{}} {
+			if err := tx.Where("user_id = ?", id).Delete(m).Error; err != nil {
+				return translate(err, nil)
+			}
+		}
+		now := s.clock()
+		return translate(tx.Model(&accountRow{}).Where("id = ?", id).Updates(map[string]any{
+			"username": "deleted-" + id, "email": "deleted+" + id + "@invalid", "display_name": "", "bio": "",
+			"timezone": "UTC", "disabled": true, "deleted_at": now, "updated_at": now,
+		}).Error, nil)
+	})
+}
