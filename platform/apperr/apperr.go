@@ -23,6 +23,9 @@ const (
 	UnsupportedMedia
 	RateLimited
 	Unavailable
+	// Unprocessable is a well-formed request the server will not act on, such
+	// as an Idempotency-Key reused with a different request.
+	Unprocessable
 )
 
 var kindNames = [...]string{
@@ -36,6 +39,7 @@ var kindNames = [...]string{
 	UnsupportedMedia: "unsupported_media_type",
 	RateLimited:      "rate_limited",
 	Unavailable:      "unavailable",
+	Unprocessable:    "unprocessable",
 }
 
 // String returns the kind's snake_case name, used as the default error code.

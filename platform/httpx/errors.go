@@ -27,6 +27,7 @@ var statusOf = map[apperr.Kind]int{
 	apperr.UnsupportedMedia: http.StatusUnsupportedMediaType,
 	apperr.RateLimited:      http.StatusTooManyRequests,
 	apperr.Unavailable:      http.StatusServiceUnavailable,
+	apperr.Unprocessable:    http.StatusUnprocessableEntity,
 }
 
 // StatusOf returns the HTTP status for an error kind.
