@@ -74,5 +74,6 @@ func (s *service) AdminUpdateUser(ctx context.Context, userID string, upd AdminU
 		return nil, err
 	}
 	s.sessions.dropUser(userID)
+	s.forgetProfile(ctx, userID)
 	return s.fullProfile(ctx, a)
 }

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/fitloop/fitloop/platform/auth"
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
@@ -64,6 +66,16 @@ type AccountEraser interface {
 	EraseAccount(ctx context.Context, userID string) error
 }
 
+// Cache is a shared cache (platform/cache satisfies it). The module keeps
+// public profiles in it; session validity stays in a per-replica 1 s cache
+// backed by the database, because a revocation racing a cache refill could
+// otherwise re-cache a revoked session for the entry's lifetime.
+type Cache interface {
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	Delete(ctx context.Context, keys ...string) error
+}
+
 // Clock tells the time; tests inject a fixed one.
 type Clock func() time.Time
 
@@ -77,6 +89,10 @@ type Deps struct {
 	Progress ProgressSource      // default NopProgress
 	Failures auth.FailureCounter // default per-replica memory counter
 	Sagas    Sagas               // required: goals and account deletion run as sagas
+	Cache    Cache               // default: no shared cache
 	Planner  Planner             // default NopPlanner
 	Erasers  []AccountEraser     // other modules' erasers for account deletion
+	// Idempotent is the Idempotency-Key middleware for POST routes clients
+	// retry (goal creation); nil: keys are ignored.
+	Idempotent gin.HandlerFunc
 }

@@ -14,7 +14,7 @@ type handlers struct {
 }
 
 // registerRoutes mounts the users routes on the /api/v1 group.
-func registerRoutes(rg *gin.RouterGroup, svc Service, authn auth.Authenticator) {
+func registerRoutes(rg *gin.RouterGroup, svc Service, authn auth.Authenticator, idempotent gin.HandlerFunc) {
 	h := &handlers{svc: svc}
 	signedIn := auth.Require(authn, auth.Options{})
 	sessionOnly := auth.Require(authn, auth.Options{SessionOnly: true, AllowExpiredPassword: true})
@@ -38,7 +38,7 @@ func registerRoutes(rg *gin.RouterGroup, svc Service, authn auth.Authenticator) 
 	u.PUT("/password", sessionOnly, httpx.Handle(h.changePassword))
 	u.GET("/biometrics", signedIn, httpx.Handle(h.getBiometrics))
 	u.PUT("/biometrics", signedIn, httpx.Handle(h.updateBiometrics))
-	u.POST("/goals", signedIn, httpx.Handle(h.createGoal))
+	u.POST("/goals", signedIn, idempotent, httpx.Handle(h.createGoal))
 	u.GET("/goals", signedIn, httpx.Handle(h.listGoals))
 	u.GET("/goals/:goal_id", signedIn, httpx.Handle(h.getGoal))
 	u.PUT("/goals/:goal_id", signedIn, httpx.Handle(h.updateGoal))

@@ -10,7 +10,8 @@ import (
 
 // Module is the users module: its service and its routes.
 type Module struct {
-	svc *service
+	svc        *service
+	idempotent gin.HandlerFunc
 }
 
 // New builds the module from its dependencies.
@@ -18,7 +19,11 @@ func New(d Deps) (*Module, error) {
 	if d.DB == nil || d.Signer == nil || d.Sagas == nil {
 		return nil, errors.New("users: DB, Signer and Sagas are required")
 	}
-	return &Module{svc: newService(d)}, nil
+	idem := d.Idempotent
+	if idem == nil {
+		idem = func(c *gin.Context) { c.Next() }
+	}
+	return &Module{svc: newService(d), idempotent: idem}, nil
 }
 
 // Service returns the module's contract for other modules and the CLI.
@@ -28,4 +33,4 @@ func (m *Module) Service() Service { return m.svc }
 func (m *Module) Authenticator() auth.Authenticator { return m.svc }
 
 // RegisterRoutes mounts the module's routes on the /api/v1 group.
-func (m *Module) RegisterRoutes(rg *gin.RouterGroup) { registerRoutes(rg, m.svc, m.svc) }
+func (m *Module) RegisterRoutes(rg *gin.RouterGroup) { registerRoutes(rg, m.svc, m.svc, m.idempotent) }

@@ -96,10 +96,17 @@ func (s *service) reopenAccount(ctx context.Context, ex *saga.Execution) error {
 	if err := ex.Data(&d); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		return translate(tx.Model(&accountRow{}).Where("id = ?", d.UserID).
+	return s.reopen(ctx, d.UserID)
+}
+
+// reopen makes a closed account usable again.
+func (s *service) reopen(ctx context.Context, userID string) error {
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		return translate(tx.Model(&accountRow{}).Where("id = ?", userID).
 			Updates(map[string]any{"deleted_at": nil, "disabled": false, "updated_at": s.clock()}).Error, nil)
 	})
+	s.forgetProfile(ctx, userID)
+	return err
 }
 
 // eraseElsewhere asks every other module to forget the user.
@@ -125,6 +132,7 @@ func (s *service) erasePersonalData(ctx context.Context, ex *saga.Execution) err
 		return err
 	}
 	id := d.UserID
+	defer s.forgetProfile(ctx, id)
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
 		for _, m := range []any{&credentialRow{}, &sessionRow{}, &tokenRow{}, &biometricsRow{}, &weightRow{}, &goalRow{}} {
 			if err := tx.Where("user_id = ?", id).Delete(m).Error; err != nil {

@@ -24,6 +24,12 @@ type planner struct {
 	fail error
 }
 
+func (p *planner) setFail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fail = err
+}
+
 func (p *planner) GoalSet(_ context.Context, key string, _ users.PlannedGoal) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -51,6 +57,12 @@ func (e *eraser) EraseAccount(_ context.Context, userID string) error {
 	return nil
 }
 
+func (e *eraser) setFail(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.fail = err
+}
+
 func (e *eraser) calls() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -73,11 +85,13 @@ func TestSetGoalSaga(t *testing.T) {
 			got, err := svc.FindGoalByID(ctx, u.ID, g.GoalID)
 			require.NoError(t, err)
 			assert.Equal(t, "steps", got.GoalType)
+			p.mu.Lock()
 			assert.Len(t, p.keys, 1)
+			p.mu.Unlock()
 		})
 		t.Run("removes_the_goal_and_answers_the_planners_error", func(t *testing.T) {
-			p.fail = apperr.E(apperr.Unavailable, "planner_unavailable", "The planner is unavailable.")
-			defer func() { p.fail = nil }()
+			p.setFail(apperr.E(apperr.Unavailable, "planner_unavailable", "The planner is unavailable."))
+			defer p.setFail(nil)
 			_, err := svc.CreateGoal(ctx, u.ID, in)
 			require.Error(t, err)
 			assert.True(t, apperr.Is(err, "planner_unavailable"), "the step's error reaches the caller: %v", err)
@@ -104,8 +118,8 @@ func TestDeleteAccountSaga(t *testing.T) {
 			assert.Equal(t, []string{u.ID}, er.calls(), "every eraser runs once")
 		})
 		t.Run("reopens_the_account_when_an_eraser_fails", func(t *testing.T) {
-			er.fail = errors.New("media storage is down")
-			defer func() { er.fail = nil }()
+			er.setFail(errors.New("media storage is down"))
+			defer er.setFail(nil)
 			u := e.newUser(t, "reopen")
 			_, err := svc.DeleteUser(e.as(t, u), u.ID, password)
 			require.NoError(t, err)

@@ -23,6 +23,7 @@ type service struct {
 	failures auth.FailureCounter
 	sessions *principalCache
 	sagas    Sagas
+	cache    Cache
 	planner  Planner
 	erasers  []AccountEraser
 }
@@ -34,7 +35,7 @@ func newService(d Deps) *service {
 		db: d.DB, store: &store{db: d.DB}, log: d.Log, cfg: d.Auth, signer: d.Signer,
 		now: d.Clock, progress: d.Progress, failures: d.Failures,
 		sessions: newPrincipalCache(time.Second),
-		sagas:    d.Sagas, planner: d.Planner, erasers: d.Erasers,
+		sagas:    d.Sagas, planner: d.Planner, erasers: d.Erasers, cache: d.Cache,
 	}
 	if s.planner == nil {
 		s.planner = NopPlanner{}
