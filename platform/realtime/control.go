@@ -1,0 +1,126 @@
+package realtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/fitloop/fitloop/platform/apperr"
+)
+
+// PublishUser sends {"type":typ,"data":data} to every socket of userID on
+// every replica. Delivery is at most once and unsequenced.
+func (h *Hub) PublishUser(ctx context.Context, userID, typ string, data any) error {
+	frame, err := json.Marshal(struct {
+		Type string `json:"type"`
+		Data any    `json:"data"`
+	}{typ, data})
+	if err != nil {
+		return fmt.Errorf("realtime: encode event: %w", err)
+	}
+	msg := append(append([]byte(userID), '\n'), frame...)
+	return h.opt.Bus.Publish(ctx, topicUsers, msg)
+}
+
+func (h *Hub) onUserEvent(msg []byte) {
+	i := bytes.IndexByte(msg, '\n')
+	if i < 0 {
+		return
+	}
+	user, frame := string(msg[:i]), msg[i+1:]
+	h.mu.Lock()
+	conns := make([]*Conn, 0, len(h.byUser[user]))
+	for c := range h.byUser[user] {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Send(frame)
+	}
+}
+
+type control struct {
+	Sessions []string `json:"sessions,omitempty"`
+	User     string   `json:"user,omitempty"`
+}
+
+// CloseSessions closes, on every replica, the sockets opened with any of the
+// given session IDs (code 4001). Call it after logout or session revocation.
+func (h *Hub) CloseSessions(ctx context.Context, sessionIDs ...string) error {
+	if len(sessionIDs) == 0 {
+		return nil
+	}
+	return h.publishControl(ctx, control{Sessions: sessionIDs})
+}
+
+// CloseUser closes every socket of userID on every replica (code 4001). Call
+// it after a password change or when the account is disabled.
+func (h *Hub) CloseUser(ctx context.Context, userID string) error {
+	return h.publishControl(ctx, control{User: userID})
+}
+
+func (h *Hub) publishControl(ctx context.Context, m control) error {
+	b, _ := json.Marshal(m)
+	if err := h.opt.Bus.Publish(ctx, topicControl, b); err != nil {
+		return fmt.Errorf("realtime: close sockets: %w", err)
+	}
+	return nil
+}
+
+func (h *Hub) onControl(msg []byte) {
+	var m control
+	if err := json.Unmarshal(msg, &m); err != nil {
+		return
+	}
+	for _, c := range h.snapshot(func(c *Conn) bool {
+		p := c.principal
+		return (m.User != "" && p.UserID == m.User) || (p.SessionID != "" && slices.Contains(m.Sessions, p.SessionID))
+	}) {
+		c.Close(CloseRevoked, "session revoked")
+	}
+}
+
+// recheckLoop re-authenticates every connection's credential each
+// RecheckInterval, so a revocation whose bus message was lost still closes
+// the socket.
+func (h *Hub) recheckLoop(ctx context.Context) {
+	defer close(h.done)
+	t := time.NewTicker(h.opt.RecheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			h.recheck(ctx)
+		}
+	}
+}
+
+func (h *Hub) recheck(ctx context.Context) {
+	conns := h.snapshot(func(*Conn) bool { return true })
+	work := make(chan *Conn)
+	var wg sync.WaitGroup
+	for range min(8, len(conns)) {
+		wg.Go(func() {
+			for c := range work {
+				_, err := h.opt.Auth.Authenticate(ctx, c.credential)
+				if k := apperr.KindOf(err); err != nil && (k == apperr.Unauthenticated || k == apperr.Forbidden) {
+					c.Close(CloseRevoked, "session revoked")
+				}
+			}
+		})
+	}
+	for _, c := range conns {
+		select {
+		case work <- c:
+		case <-ctx.Done():
+		}
+	}
+	close(work)
+	wg.Wait()
+}
