@@ -236,6 +236,7 @@ func (s *service) closeAccount(ctx context.Context, userID string) error {
 	if err == nil {
 		s.sessions.dropUser(userID)
 		s.forgetProfile(ctx, userID)
+		s.closeSockets(ctx, userID)
 	}
 	return err
 }
@@ -297,5 +298,6 @@ func (s *service) ChangePassword(ctx context.Context, userID string, in Password
 		return nil, err
 	}
 	s.sessions.drop(append(revoked, keep)...)
+	s.closeSockets(ctx, "", revoked...)
 	return &PasswordChanged{PasswordExpiresAt: cred.ExpiresAt, RevokedSessions: len(revoked)}, nil
 }

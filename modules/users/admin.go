@@ -75,5 +75,8 @@ func (s *service) AdminUpdateUser(ctx context.Context, userID string, upd AdminU
 	}
 	s.sessions.dropUser(userID)
 	s.forgetProfile(ctx, userID)
+	if a.Disabled {
+		s.closeSockets(ctx, userID)
+	}
 	return s.fullProfile(ctx, a)
 }

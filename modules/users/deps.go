@@ -76,6 +76,22 @@ type Cache interface {
 	Delete(ctx context.Context, keys ...string) error
 }
 
+// Sockets closes live connections whose access was revoked, on every
+// replica (platform/realtime's hub satisfies it). NopSockets until wired.
+type Sockets interface {
+	CloseSessions(ctx context.Context, sessionIDs ...string) error
+	CloseUser(ctx context.Context, userID string) error
+}
+
+// NopSockets has no sockets to close.
+type NopSockets struct{}
+
+// CloseSessions implements Sockets.
+func (NopSockets) CloseSessions(context.Context, ...string) error { return nil }
+
+// CloseUser implements Sockets.
+func (NopSockets) CloseUser(context.Context, string) error { return nil }
+
 // Clock tells the time; tests inject a fixed one.
 type Clock func() time.Time
 
@@ -90,6 +106,7 @@ type Deps struct {
 	Failures auth.FailureCounter // default per-replica memory counter
 	Sagas    Sagas               // required: goals and account deletion run as sagas
 	Cache    Cache               // default: no shared cache
+	Sockets  Sockets             // default NopSockets
 	Planner  Planner             // default NopPlanner
 	Erasers  []AccountEraser     // other modules' erasers for account deletion
 	// Idempotent is the Idempotency-Key middleware for POST routes clients

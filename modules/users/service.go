@@ -24,6 +24,7 @@ type service struct {
 	sessions *principalCache
 	sagas    Sagas
 	cache    Cache
+	sockets  Sockets
 	planner  Planner
 	erasers  []AccountEraser
 }
@@ -35,10 +36,13 @@ func newService(d Deps) *service {
 		db: d.DB, store: &store{db: d.DB}, log: d.Log, cfg: d.Auth, signer: d.Signer,
 		now: d.Clock, progress: d.Progress, failures: d.Failures,
 		sessions: newPrincipalCache(time.Second),
-		sagas:    d.Sagas, planner: d.Planner, erasers: d.Erasers, cache: d.Cache,
+		sagas:    d.Sagas, planner: d.Planner, erasers: d.Erasers, cache: d.Cache, sockets: d.Sockets,
 	}
 	if s.planner == nil {
 		s.planner = NopPlanner{}
+	}
+	if s.sockets == nil {
+		s.sockets = NopSockets{}
 	}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
@@ -106,4 +110,19 @@ func (s *service) checkPassword(ctx context.Context, userID, password string) er
 		return ErrWrongPassword
 	}
 	return nil
+}
+
+// closeSockets tells live connections of revoked sessions (or of a whole
+// user) to close. Revocation is already durable; a failure here is logged,
+// and the hub's periodic credential re-check closes them within seconds.
+func (s *service) closeSockets(ctx context.Context, userID string, sessionIDs ...string) {
+	var err error
+	if userID != "" {
+		err = s.sockets.CloseUser(ctx, userID)
+	} else if len(sessionIDs) > 0 {
+		err = s.sockets.CloseSessions(ctx, sessionIDs...)
+	}
+	if err != nil {
+		s.log.Warn("users: close revoked sockets", slog.String("error", err.Error()))
+	}
 }

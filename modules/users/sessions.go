@@ -211,6 +211,7 @@ func (s *service) revoke(ctx context.Context, userID, sessionID string) error {
 	})
 	if err == nil {
 		s.sessions.drop(sessionID)
+		s.closeSockets(ctx, "", sessionID)
 	}
 	return err
 }
