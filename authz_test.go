@@ -23,10 +23,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/fitloop/fitloop/modules/users"
 	"github.com/fitloop/fitloop/platform/auth"
 	"github.com/fitloop/fitloop/platform/config"
+	"github.com/fitloop/fitloop/platform/cron"
+	"github.com/fitloop/fitloop/platform/jobs"
 )
 
 // The callers of the matrix.
@@ -61,6 +64,8 @@ type authzOwner struct {
 	tokenID                 string // a personal API token
 	apiToken                string // its secret
 	sessionID               string // a second session, not the one token names
+	sagaID                  string // the users.set_goal saga that stored goalID
+	deadJobID               string // a dead job in the queue (the environment's, not the owner's)
 }
 
 // params fills a route's path parameters with the owner's objects.
@@ -68,6 +73,8 @@ func (o *authzOwner) params() map[string]string {
 	return map[string]string{
 		"user_id": o.userID, "goal_id": o.goalID, "token_id": o.tokenID, "session_id": o.sessionID,
 		"file": "", // the docs page itself
+		// The admin routes name platform objects, not the owner's.
+		"name": cron.CleanupJobName, "job_id": o.deadJobID, "id": o.sagaID,
 	}
 }
 
@@ -96,6 +103,10 @@ var (
 	removed = [callerCount]int{401, 204, 404, 404, 204}
 	// closed: like removed, for the account deletion that answers 202 (a saga erases the rest).
 	closed = [callerCount]int{401, 202, 404, 404, 202}
+	// adminOnly: administrators only; everyone else is refused by role (403).
+	adminOnly = [callerCount]int{401, 403, 403, 403, 200}
+	// adminOnly202: like adminOnly, for an admin action that answers 202.
+	adminOnly202 = [callerCount]int{401, 403, 403, 403, 202}
 )
 
 // authzRows has one row per route with a path parameter, keyed "METHOD /path".
@@ -144,6 +155,16 @@ var authzRows = map[string]authzRow{
 		return map[string]any{"disabled": false}
 	}},
 
+	// The operations routes are admin routes too: refused by role (403
+	// forbidden) before the job or saga is looked up, so a non-admin learns
+	// nothing about what exists; they are not private objects, hence not 404.
+	// Only the admin acts, once per environment: the run is started (202),
+	// the dead job is queued again (204; a second retry would be 409), and
+	// the owner's users.set_goal saga is shown (200).
+	"POST /api/v1/admin/jobs/:name/run":      {want: adminOnly202},
+	"POST /api/v1/admin/queue/:job_id/retry": {want: [callerCount]int{401, 403, 403, 403, 204}},
+	"GET /api/v1/admin/sagas/:id":            {want: adminOnly},
+
 	// Public files: the parameter is a file name, not an object.
 	"GET /api/docs/*file": {want: [callerCount]int{200, 200, 200, 200, 200}},
 }
@@ -151,7 +172,10 @@ var authzRows = map[string]authzRow{
 // authzNoParamRows are routes without path parameters whose answer depends
 // on the caller's role (the rest only need a signed-in caller).
 var authzNoParamRows = map[string]authzRow{
-	"GET /api/v1/admin/users": {want: [callerCount]int{401, 403, 403, 403, 200}},
+	"GET /api/v1/admin/users": {want: adminOnly},
+	"GET /api/v1/admin/jobs":  {want: adminOnly},
+	"GET /api/v1/admin/queue": {want: adminOnly},
+	"GET /api/v1/admin/sagas": {want: adminOnly},
 }
 
 func authzGoal() map[string]any {
@@ -165,6 +189,9 @@ type authzEnv struct {
 	ids    [callerCount]string
 	shared *authzOwner
 	seq    atomic.Int32
+	// deadJobID is a job in the queue that failed its last attempt, for the
+	// retry route.
+	deadJobID string
 }
 
 func newAuthzEnv(t *testing.T) *authzEnv {
@@ -175,7 +202,10 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = a.db.Close() })
-	env := &authzEnv{a: a}
+	// Cleanups run last first: a job run started by a test ends before the
+	// database closes.
+	t.Cleanup(func() { _ = a.cron.Stop(context.Background()) })
+	env := &authzEnv{a: a, deadJobID: enqueueDeadJob(t, a)}
 
 	admin := auth.WithPrincipal(ctx, &auth.Principal{Role: auth.RoleAdmin, SessionID: "x"})
 	for _, c := range []struct {
@@ -232,7 +262,8 @@ func (e *authzEnv) login(t *testing.T, email, password string) (userID, token st
 func (e *authzEnv) newOwner(t *testing.T) *authzOwner {
 	t.Helper()
 	n := e.seq.Add(1)
-	o := &authzOwner{email: fmt.Sprintf("owner%d@example.com", n), password: fmt.Sprintf("Owner-Password-%d", n)}
+	o := &authzOwner{email: fmt.Sprintf("owner%d@example.com", n), password: fmt.Sprintf("Owner-Password-%d", n),
+		deadJobID: e.deadJobID}
 	status, body := e.serve(t, "POST", "/api/v1/users/register", "", map[string]string{
 		"username": fmt.Sprintf("owner%d", n), "email": o.email, "password": o.password,
 	})
@@ -254,6 +285,7 @@ func (e *authzEnv) newOwner(t *testing.T) *authzOwner {
 	}
 	require.NoError(t, json.Unmarshal(body, &goal))
 	o.goalID = goal.GoalID
+	o.sagaID = goalSaga(t, e.a, o.goalID)
 
 	status, body = e.serve(t, "POST", "/api/v1/users/"+o.userID+"/tokens", o.token,
 		map[string]any{"name": "owner token", "scopes": []string{"read", "write"}})
@@ -268,6 +300,34 @@ func (e *authzEnv) newOwner(t *testing.T) *authzOwner {
 	require.NotEmpty(t, o.tokenID)
 	require.NotEmpty(t, o.sessionID)
 	return o
+}
+
+// goalSaga is the id of the users.set_goal saga that stored the goal.
+func goalSaga(t *testing.T, a *app, goalID string) string {
+	t.Helper()
+	var ids []string
+	require.NoError(t, a.db.Read(context.Background()).
+		Raw(`SELECT id FROM saga_instances WHERE name = ? AND data LIKE ?`, users.SagaSetGoal, "%"+goalID+"%").
+		Scan(&ids).Error)
+	require.Len(t, ids, 1, "one users.set_goal saga stored goal %s", goalID)
+	return ids[0]
+}
+
+// enqueueDeadJob adds a job that has failed its last attempt, as a worker
+// leaves it, so an admin can retry it (nothing handles its kind in tests).
+func enqueueDeadJob(t *testing.T, a *app) string {
+	t.Helper()
+	var id string
+	err := a.db.Tx(context.Background(), func(tx *gorm.DB) error {
+		var err error
+		if id, err = jobs.Enqueue(context.Background(), tx, jobs.Job{Kind: "test.dead", MaxAttempts: 1}); err != nil {
+			return err
+		}
+		return tx.Exec(`UPDATE jobs_queue SET state = 'dead', attempts = 1, last_error = 'boom', finished_at = updated_at
+			WHERE id = ?`, id).Error
+	})
+	require.NoError(t, err)
+	return id
 }
 
 // fill replaces the path's parameters (":name" and "*name") from params.
@@ -351,6 +411,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				assert.Equal(t, row.want[caller], status, "%s as %s: %s", key, callerNames[caller], resp)
 				if status == 404 {
 					assert.Contains(t, string(resp), `_not_found"`, "a 404 names what was not found")
+				}
+				if status == 403 { // only admin routes refuse by role here
+					assert.Contains(t, string(resp), `"code":"forbidden"`, "a 403 is the role refusal")
 				}
 				if caller == callerOther || caller == callerInstructor {
 					for _, s := range owner.secrets() {

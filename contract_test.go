@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -203,6 +204,13 @@ type contractClient struct {
 
 func (c contractClient) do(tb testing.TB, method, path, token string, body any) (int, map[string]any) {
 	tb.Helper()
+	status, _, out := c.doWith(tb, method, path, token, nil, body)
+	return status, out
+}
+
+// doWith is do with extra request headers; it also returns the response's.
+func (c contractClient) doWith(tb testing.TB, method, path, token string, header http.Header, body any) (int, http.Header, map[string]any) {
+	tb.Helper()
 	var raw []byte
 	contentType := "application/json"
 	switch b := body.(type) {
@@ -222,6 +230,9 @@ func (c contractClient) do(tb testing.TB, method, path, token string, body any) 
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
 	rec := httptest.NewRecorder()
 	c.a.engine.ServeHTTP(rec, req)
 	c.v.Check(tb, req, raw, rec.Code, rec.Result().Header, rec.Body.Bytes())
@@ -229,7 +240,7 @@ func (c contractClient) do(tb testing.TB, method, path, token string, body any) 
 	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") && rec.Body.Len() > 0 {
 		require.NoError(tb, json.Unmarshal(rec.Body.Bytes(), &out))
 	}
-	return rec.Code, out
+	return rec.Code, rec.Result().Header, out
 }
 
 func TestOpenAPIValidatorAcceptsRealResponses(t *testing.T) {
@@ -284,6 +295,7 @@ func TestOpenAPIValidatorAcceptsRealResponses(t *testing.T) {
 		{"past_goal", http.MethodPost, "/api/v1/users/" + ada + "/goals", adaToken,
 			map[string]any{"goal_type": "steps", "target_value": 10000, "target_date": "2001-01-01"}, 400, "validation_failed"},
 		{"not_admin", http.MethodGet, "/api/v1/admin/users", adaToken, nil, 403, "forbidden"},
+		{"not_admin_jobs", http.MethodPost, "/api/v1/admin/jobs/cron.cleanup/run", adaToken, nil, 403, "forbidden"},
 		{"bad_limit", http.MethodGet, "/api/v1/users/" + ada + "/goals?limit=many", adaToken, nil, 400, "validation_failed"},
 	} {
 		status, body := c.do(t, tc.method, tc.path, tc.token, tc.body)
@@ -302,6 +314,24 @@ func TestOpenAPIValidatorAcceptsRealResponses(t *testing.T) {
 	status, _ = c.do(t, http.MethodDelete, "/api/v1/users/"+ada+"/goals/"+goal["goal_id"].(string), adaToken, nil)
 	assert.Equal(t, http.StatusNoContent, status)
 
+	// Idempotency-Key on goal creation: stored, replayed, refused when reused or malformed.
+	idem := func(key string) http.Header { return http.Header{"Idempotency-Key": {key}} }
+	newGoal := map[string]any{"goal_type": "workouts", "target_value": 3, "target_date": "2199-12-31", "period": "weekly"}
+	status, hdr, first := c.doWith(t, http.MethodPost, "/api/v1/users/"+ada+"/goals", adaToken, idem("goal-1"), newGoal)
+	require.Equal(t, http.StatusCreated, status)
+	assert.Empty(t, hdr.Get("Idempotent-Replayed"))
+	status, hdr, again := c.doWith(t, http.MethodPost, "/api/v1/users/"+ada+"/goals", adaToken, idem("goal-1"), newGoal)
+	assert.Equal(t, http.StatusCreated, status)
+	assert.Equal(t, "true", hdr.Get("Idempotent-Replayed"))
+	assert.Equal(t, first["goal_id"], again["goal_id"], "a replay creates nothing")
+	newGoal["target_value"] = 4
+	status, _, body = c.doWith(t, http.MethodPost, "/api/v1/users/"+ada+"/goals", adaToken, idem("goal-1"), newGoal)
+	assert.Equal(t, http.StatusUnprocessableEntity, status)
+	assert.Equal(t, "idempotency_key_reused", errorCode(body))
+	status, _, body = c.doWith(t, http.MethodPost, "/api/v1/users/"+ada+"/goals", adaToken, idem(strings.Repeat("k", 256)), newGoal)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "idempotency_key_invalid", errorCode(body))
+
 	status, tok := c.do(t, http.MethodPost, "/api/v1/users/"+ada+"/tokens", adaToken,
 		map[string]any{"name": "script", "scopes": []string{"read"}})
 	require.Equal(t, http.StatusCreated, status)
@@ -314,6 +344,9 @@ func TestOpenAPIValidatorAcceptsRealResponses(t *testing.T) {
 	status, body = c.do(t, http.MethodPut, "/api/v1/users/"+ada+"/biometrics", apiToken, map[string]any{"height_cm": 170})
 	assert.Equal(t, http.StatusForbidden, status)
 	assert.Equal(t, "insufficient_scope", errorCode(body))
+	status, body = c.do(t, http.MethodPost, "/api/v1/admin/queue/"+ada+"/retry", apiToken, nil)
+	assert.Equal(t, http.StatusForbidden, status)
+	assert.Equal(t, "insufficient_scope", errorCode(body), "scopes are checked before the role")
 
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/api/openapi.json", "/api/docs"} {
 		c.do(t, http.MethodGet, path, "", nil)
@@ -364,6 +397,43 @@ func TestOpenAPIValidatorAcceptsAdminAndSessionResponses(t *testing.T) {
 	} {
 		status, _ := c.do(t, tc.method, tc.path, admin, tc.body)
 		assert.Equal(t, tc.status, status, tc.name)
+	}
+
+	// The operations routes: scheduled jobs, the queue, sagas.
+	t.Cleanup(func() { _ = c.a.cron.Stop(context.Background()) }) // before the database closes
+	dead := enqueueDeadJob(t, c.a)
+	const unknownID = "0190a0a0-0000-7000-8000-000000000009"
+	status, run := c.do(t, http.MethodPost, "/api/v1/admin/jobs/cron.cleanup/run", admin, nil)
+	require.Equal(t, http.StatusAccepted, status)
+	status, list := c.do(t, http.MethodGet, "/api/v1/admin/jobs", admin, nil)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, fmt.Sprint(list["items"]), run["run_id"], "the run is the job's last run")
+	status, _ = c.do(t, http.MethodPost, "/api/v1/users/"+root.UserID+"/goals", admin,
+		map[string]any{"goal_type": "steps", "target_value": 10000, "target_date": "2199-12-31"})
+	require.Equal(t, http.StatusCreated, status)
+	status, sagas := c.do(t, http.MethodGet, "/api/v1/admin/sagas?limit=1", admin, nil)
+	require.Equal(t, http.StatusOK, status)
+	require.NotEmpty(t, sagas["next_cursor"], "account deletion and goal creation both ran sagas")
+	first := sagas["items"].([]any)[0].(map[string]any)
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+		code               string
+	}{
+		{"unknown_cron_job", http.MethodPost, "/api/v1/admin/jobs/nope/run", 404, "job_not_found"},
+		{"queue", http.MethodGet, "/api/v1/admin/queue", 200, ""},
+		{"retry", http.MethodPost, "/api/v1/admin/queue/" + dead + "/retry", 204, ""},
+		{"retry_a_queued_job", http.MethodPost, "/api/v1/admin/queue/" + dead + "/retry", 409, "job_not_retryable"},
+		{"retry_unknown_job", http.MethodPost, "/api/v1/admin/queue/" + unknownID + "/retry", 404, "job_not_found"},
+		{"saga_next_page", http.MethodGet, "/api/v1/admin/sagas?cursor=" + sagas["next_cursor"].(string), 200, ""},
+		{"saga", http.MethodGet, "/api/v1/admin/sagas/" + first["id"].(string), 200, ""},
+		{"unknown_saga", http.MethodGet, "/api/v1/admin/sagas/" + unknownID, 404, "saga_not_found"},
+		{"completed_sagas", http.MethodGet, "/api/v1/admin/sagas?state=completed", 200, ""},
+		{"bad_saga_state", http.MethodGet, "/api/v1/admin/sagas?state=lost", 400, "validation_failed"},
+	} {
+		status, body := c.do(t, tc.method, tc.path, admin, nil)
+		assert.Equal(t, tc.status, status, tc.name)
+		assert.Equal(t, tc.code, errorCode(body), tc.name)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,11 +25,17 @@ import (
 	"github.com/fitloop/fitloop/modules/users"
 	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/bus"
+	"github.com/fitloop/fitloop/platform/cache"
 	"github.com/fitloop/fitloop/platform/config"
+	"github.com/fitloop/fitloop/platform/cron"
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/httpx"
+	"github.com/fitloop/fitloop/platform/idempotency"
+	"github.com/fitloop/fitloop/platform/jobs"
 	"github.com/fitloop/fitloop/platform/logging"
 	"github.com/fitloop/fitloop/platform/metrics"
+	"github.com/fitloop/fitloop/platform/redisx"
 	"github.com/fitloop/fitloop/platform/saga"
 	"github.com/fitloop/fitloop/platform/server"
 	"github.com/fitloop/fitloop/web"
@@ -103,10 +110,15 @@ func (e usageError) Error() string { return string(e) }
 // app is the assembled program: the database, the modules and the router.
 type app struct {
 	db      *database.DB
+	redis   *redisx.Redis // nil without Redis
+	cache   cache.Cache
+	bus     bus.Bus
 	users   *users.Module
 	engine  *gin.Engine
 	metrics *metrics.Registry
 	sagas   *saga.Orchestrator
+	cron    *cron.Scheduler
+	queue   *jobs.Queue
 }
 
 // replicaID names this process among replicas sharing a database (saga
@@ -141,54 +153,109 @@ func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*database
 	return db, nil
 }
 
-// newApp wires the modules together. It is the only place that imports them.
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
-	db, err := openDB(ctx, cfg, log)
-	if err != nil {
+// newApp wires the platform and the modules together. It is the only place
+// that imports modules.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err error) {
+	a = &app{metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			_ = a.close()
+		}
+	}()
+	if a.db, err = openDB(ctx, cfg, log); err != nil {
 		return nil, err
 	}
 	signer, err := newSigner(cfg, log)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	met := metrics.New()
+	if a.redis, err = redisx.Open(cfg.Redis, a.metrics); err != nil {
+		return nil, err
+	}
+	a.cache, a.bus = cache.New(a.redis), bus.New(a.redis)
 	sagaReg := saga.NewRegistry()
-	orch, err := saga.New(saga.Options{DB: db, Registry: sagaReg, Config: cfg.Sagas, Log: log, Metrics: met,
-		Replica: replicaID()})
+	a.sagas, err = saga.New(saga.Options{DB: a.db, Registry: sagaReg, Config: cfg.Sagas, Log: log,
+		Metrics: a.metrics, Replica: replicaID()})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	um, err := users.New(users.Deps{DB: db, Log: log, Auth: cfg.Auth, Signer: signer, Sagas: orch})
-	if err == nil {
-		err = um.Sagas(sagaReg)
-	}
-	if err != nil {
-		db.Close()
+	if a.cron, err = cron.New(cron.Deps{Config: cfg.Cron, DB: a.db, Log: log, Metrics: a.metrics}); err != nil {
 		return nil, err
 	}
-	a := &app{db: db, users: um, metrics: met, sagas: orch}
-	a.metrics.RegisterDBStats(db.Stats)
+	if a.queue, err = jobs.New(jobs.Deps{DB: a.db, Config: cfg.Jobs, Log: log, Metrics: a.metrics}); err != nil {
+		return nil, err
+	}
+	a.users, err = users.New(users.Deps{DB: a.db, Log: log, Auth: cfg.Auth, Signer: signer, Sagas: a.sagas, Cache: a.cache,
+		Failures:   auth.NewCacheCounter(a.cache, cfg.Auth.LoginMaxFailures, cfg.Auth.LoginWindow),
+		Idempotent: idempotency.Middleware(a.db, cfg.HTTP.IdempotencyTTL, nil)})
+	if err != nil {
+		return nil, err
+	}
+	if err = a.users.Sagas(sagaReg); err != nil {
+		return nil, err
+	}
+	if err = a.cron.Register(idempotency.CleanupJob(a.db), jobsCleanup(a.db)); err != nil {
+		return nil, err
+	}
+	a.routes(cfg, log)
+	return a, nil
+}
+
+// routes builds the engine: health, metrics, docs, the modules' routes and
+// the platform's admin routes.
+func (a *app) routes(cfg config.Config, log *slog.Logger) {
+	a.metrics.RegisterDBStats(a.db.Stats)
 	a.engine = httpx.NewEngine(log, httpx.Options{
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, CORSOrigins: cfg.HTTP.CORSOrigins,
 		TrustedProxies: cfg.HTTP.TrustedProxies, AccessLog: cfg.HTTP.AccessLog, Observe: a.metrics.Observe,
 	})
-	fsys, _ := migrations.FS(db.Dialect())
-	server.RegisterHealth(a.engine, map[string]server.Check{
-		"database": db.Ping,
+	fsys, _ := migrations.FS(a.db.Dialect())
+	required := map[string]server.Check{
+		"database": a.db.Ping,
 		"migrations": func(ctx context.Context) error {
-			if pending, err := db.Pending(ctx, fsys); err != nil || pending {
+			if pending, err := a.db.Pending(ctx, fsys); err != nil || pending {
 				return errors.Join(err, errors.New("migrations pending"))
 			}
 			return nil
 		},
-	})
+	}
+	optional := map[string]server.Check{}
+	if a.redis != nil {
+		optional["redis"] = a.redis.Check // behind its breaker the API keeps answering
+	}
+	server.RegisterHealth(a.engine, required, optional)
 	a.engine.GET("/metrics", gin.WrapH(a.metrics.Handler()))
 	web.Register(a.engine)
 	api := a.engine.Group("/api/v1")
-	um.RegisterRoutes(api)
-	return a, nil
+	a.users.RegisterRoutes(api)
+	admin := api.Group("/admin", auth.Require(a.users.Authenticator(), auth.Options{}), auth.RequireRole(auth.RoleAdmin))
+	a.cron.RegisterAdminRoutes(admin)
+	a.queue.RegisterAdminRoutes(admin)
+	a.sagas.RegisterAdminRoutes(admin)
+}
+
+// jobsCleanup deletes succeeded queue jobs after a week (dead ones stay for
+// inspection).
+func jobsCleanup(db *database.DB) cron.Job {
+	return cron.Job{Name: "jobs.cleanup", Schedule: "@daily", Run: func(ctx context.Context) error {
+		_, err := jobs.Cleanup(ctx, db, time.Now().AddDate(0, 0, -7))
+		return err
+	}}
+}
+
+// close releases what newApp opened, in reverse order.
+func (a *app) close() error {
+	var errs []error
+	if a.bus != nil {
+		errs = append(errs, a.bus.Close())
+	}
+	if a.redis != nil {
+		errs = append(errs, a.redis.Close())
+	}
+	if a.db != nil {
+		errs = append(errs, a.db.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // newSigner uses the configured key, or one generated once into the data dir.
@@ -219,11 +286,24 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	sagasDone := make(chan struct{})
 	go func() { defer close(sagasDone); _ = a.sagas.Run(bgCtx) }() // resumes unfinished sagas
+	if err := a.cron.Start(bgCtx); err != nil {
+		stopBackground()
+		return errors.Join(err, a.close())
+	}
+	if cfg.Jobs.Enabled {
+		if err := a.queue.Start(bgCtx); err != nil {
+			stopBackground()
+			return errors.Join(err, a.close())
+		}
+	}
 	err = server.Serve(ctx, cfg.HTTP, a.engine, log)
 	stopBackground()
 	<-sagasDone
-	// In-flight requests have finished (or the timeout passed): now the database.
-	return errors.Join(err, a.db.Close())
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	err = errors.Join(err, a.cron.Stop(stopCtx), a.queue.Stop(stopCtx))
+	// In-flight requests and background work have finished: now the stores.
+	return errors.Join(err, a.close())
 }
 
 func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, out io.Writer) error {
@@ -282,7 +362,7 @@ func admin(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
+	defer a.close()
 	system := auth.WithPrincipal(ctx, &auth.Principal{UserID: "system", Role: auth.RoleAdmin, SessionID: "cli"})
 	acct, err := a.users.Service().Register(system, users.RegisterInput{
 		Username: *username, Email: *email, Password: *password, Role: *role})

@@ -37,7 +37,7 @@ func (s *service) CreateGoal(ctx context.Context, userID string, in GoalInput) (
 		TargetDate: target, Period: in.Period, Status: "active", CreatedAt: now, UpdatedAt: now}
 	// The goal is stored and the planner told through the users.set_goal
 	// saga: if the planner fails, the goal is removed and its error returned.
-	if _, err := s.sagas.Start(ctx, SagaSetGoal, setGoalData{Goal: *g}); err != nil {
+	if _, err := s.sagas.Start(ctx, SagaSetGoal, newSetGoalData(g)); err != nil {
 		return nil, err
 	}
 	return s.goalDTO(ctx, g, a.Timezone)

@@ -3,6 +3,7 @@ package users
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -15,9 +16,30 @@ const (
 	SagaDeleteAccount = "users.delete_account"
 )
 
-// setGoalData is the durable state of a users.set_goal saga.
+// setGoalData is the durable state of a users.set_goal saga (shown to admins
+// at /api/v1/admin/sagas/{id}, so snake_case like the rest of the API).
 type setGoalData struct {
-	Goal goalRow `json:"goal"`
+	GoalID      string    `json:"goal_id"`
+	UserID      string    `json:"user_id"`
+	GoalType    string    `json:"goal_type"`
+	TargetValue float64   `json:"target_value"`
+	TargetDate  string    `json:"target_date"`
+	Period      string    `json:"period"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func newSetGoalData(g *goalRow) setGoalData {
+	return setGoalData{GoalID: g.ID, UserID: g.UserID, GoalType: g.GoalType, TargetValue: g.TargetValue,
+		TargetDate: g.TargetDate.Format(time.DateOnly), Period: g.Period, CreatedAt: g.CreatedAt}
+}
+
+func (d setGoalData) row() (*goalRow, error) {
+	target, err := time.Parse(time.DateOnly, d.TargetDate)
+	if err != nil {
+		return nil, fmt.Errorf("users: saga goal date: %w", err)
+	}
+	return &goalRow{ID: d.GoalID, UserID: d.UserID, GoalType: d.GoalType, TargetValue: d.TargetValue,
+		TargetDate: target, Period: d.Period, Status: "active", CreatedAt: d.CreatedAt, UpdatedAt: d.CreatedAt}, nil
 }
 
 // deleteAccountData is the durable state of a users.delete_account saga.
@@ -48,12 +70,16 @@ func (s *service) storeGoal(ctx context.Context, ex *saga.Execution) error {
 	if err := ex.Data(&d); err != nil {
 		return err
 	}
+	g, err := d.row()
+	if err != nil {
+		return err
+	}
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
 		first, err := saga.Once(tx, ex.Key())
 		if err != nil || !first {
 			return err
 		}
-		return translate(tx.Create(&d.Goal).Error, nil)
+		return translate(tx.Create(g).Error, nil)
 	})
 }
 
@@ -63,7 +89,7 @@ func (s *service) removeGoal(ctx context.Context, ex *saga.Execution) error {
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		return translate(tx.Where("id = ?", d.Goal.ID).Delete(&goalRow{}).Error, nil)
+		return translate(tx.Where("id = ?", d.GoalID).Delete(&goalRow{}).Error, nil)
 	})
 }
 
@@ -74,9 +100,8 @@ func (s *service) notifyPlanner(ctx context.Context, ex *saga.Execution) error {
 	if err := ex.Data(&d); err != nil {
 		return err
 	}
-	g := d.Goal
-	return s.planner.GoalSet(ctx, ex.Key(), PlannedGoal{GoalID: g.ID, UserID: g.UserID, GoalType: g.GoalType,
-		TargetValue: g.TargetValue, TargetDate: g.TargetDate.Format("2006-01-02"), Period: g.Period})
+	return s.planner.GoalSet(ctx, ex.Key(), PlannedGoal{GoalID: d.GoalID, UserID: d.UserID, GoalType: d.GoalType,
+		TargetValue: d.TargetValue, TargetDate: d.TargetDate, Period: d.Period})
 }
 
 // closeAccountStep disables the account and revokes its access (idempotent:
