@@ -35,6 +35,7 @@ import (
 	"github.com/fitloop/fitloop/platform/jobs"
 	"github.com/fitloop/fitloop/platform/logging"
 	"github.com/fitloop/fitloop/platform/metrics"
+	"github.com/fitloop/fitloop/platform/realtime"
 	"github.com/fitloop/fitloop/platform/redisx"
 	"github.com/fitloop/fitloop/platform/saga"
 	"github.com/fitloop/fitloop/platform/server"
@@ -119,16 +120,7 @@ type app struct {
 	sagas   *saga.Orchestrator
 	cron    *cron.Scheduler
 	queue   *jobs.Queue
-}
-
-// replicaID names this process among replicas sharing a database (saga
-// leases, cron claims): host name and process id.
-func replicaID() string {
-	host, err := os.Hostname()
-	if err != nil {
-		host = "fitloop"
-	}
-	return fmt.Sprintf("%s-%d", host, os.Getpid())
+	hub     *realtime.Hub
 }
 
 // openDB opens and migrates the database.
@@ -165,7 +157,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	if a.db, err = openDB(ctx, cfg, log); err != nil {
 		return nil, err
 	}
-	signer, err := newSigner(cfg, log)
+	signer, err := auth.SignerFromConfig(cfg.Auth, cfg.DataDir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +167,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	a.cache, a.bus = cache.New(a.redis), bus.New(a.redis)
 	sagaReg := saga.NewRegistry()
 	a.sagas, err = saga.New(saga.Options{DB: a.db, Registry: sagaReg, Config: cfg.Sagas, Log: log,
-		Metrics: a.metrics, Replica: replicaID()})
+		Metrics: a.metrics, Replica: server.ReplicaID()})
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +177,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	if a.queue, err = jobs.New(jobs.Deps{DB: a.db, Config: cfg.Jobs, Log: log, Metrics: a.metrics}); err != nil {
 		return nil, err
 	}
-	a.users, err = users.New(users.Deps{DB: a.db, Log: log, Auth: cfg.Auth, Signer: signer, Sagas: a.sagas, Cache: a.cache,
+	if a.hub, err = newHub(cfg, log, a); err != nil {
+		return nil, err
+	}
+	a.users, err = users.New(users.Deps{DB: a.db, Log: log, Auth: cfg.Auth, Signer: signer, Sagas: a.sagas,
+		Cache: a.cache, Sockets: a.hub,
 		Failures:   auth.NewCacheCounter(a.cache, cfg.Auth.LoginMaxFailures, cfg.Auth.LoginWindow),
 		Idempotent: idempotency.Middleware(a.db, cfg.HTTP.IdempotencyTTL, nil)})
 	if err != nil {
@@ -228,6 +224,7 @@ func (a *app) routes(cfg config.Config, log *slog.Logger) {
 	web.Register(a.engine)
 	api := a.engine.Group("/api/v1")
 	a.users.RegisterRoutes(api)
+	api.GET("/ws", a.hub.Handler()) // authenticates at upgrade itself
 	admin := api.Group("/admin", auth.Require(a.users.Authenticator(), auth.Options{}), auth.RequireRole(auth.RoleAdmin))
 	a.cron.RegisterAdminRoutes(admin)
 	a.queue.RegisterAdminRoutes(admin)
@@ -243,9 +240,28 @@ func jobsCleanup(db *database.DB) cron.Job {
 	}}
 }
 
+// newHub builds the realtime hub. It authenticates through the users module,
+// which is built after it (the module closes revoked sessions' sockets
+// through the hub), hence the late-bound authenticator.
+func newHub(cfg config.Config, log *slog.Logger, a *app) (*realtime.Hub, error) {
+	opt := realtime.Options{
+		Auth: auth.AuthenticatorFunc(func(ctx context.Context, credential string) (*auth.Principal, error) {
+			return a.users.Authenticator().Authenticate(ctx, credential)
+		}),
+		Bus: a.bus, AllowedOrigins: cfg.HTTP.CORSOrigins, Log: log, Metrics: a.metrics,
+	}
+	if a.redis != nil {
+		opt.Redis = a.redis.Client
+	}
+	return realtime.New(opt)
+}
+
 // close releases what newApp opened, in reverse order.
 func (a *app) close() error {
 	var errs []error
+	if a.hub != nil {
+		errs = append(errs, a.hub.Close())
+	}
 	if a.bus != nil {
 		errs = append(errs, a.bus.Close())
 	}
@@ -256,23 +272,6 @@ func (a *app) close() error {
 		errs = append(errs, a.db.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// newSigner uses the configured key, or one generated once into the data dir.
-func newSigner(cfg config.Config, log *slog.Logger) (*auth.Signer, error) {
-	key := []byte(cfg.Auth.SigningKey)
-	if len(key) == 0 {
-		var created bool
-		var err error
-		if key, created, err = auth.LoadOrCreateKey(cfg.DataDir); err != nil {
-			return nil, err
-		}
-		if created {
-			log.Warn("generated a token signing key; set auth.signing_key when running several replicas",
-				slog.String("file", cfg.DataDir+"/"+auth.SigningKeyFile))
-		}
-	}
-	return auth.NewSigner(key, cfg.Auth.Issuer, cfg.Auth.Audience)
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {

@@ -46,6 +46,17 @@ func TestUpgrade(t *testing.T) {
 			assert.Contains(t, string(body), `"`+tc.code+`"`)
 		})
 	}
+	t.Run("answers_a_plain_request_with_the_error_envelope", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodGet, strings.Replace(url, "ws://", "http://", 1), nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer tok-alice")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		assert.Contains(t, string(body), `"code":"websocket_upgrade_required"`)
+	})
 	t.Run("accepts_the_access_token_query_parameter_and_an_allowed_origin", func(t *testing.T) {
 		ws, resp, err := websocket.DefaultDialer.Dial(url+"?access_token=tok-bob",
 			http.Header{"Origin": {"https://app.fitloop.example"}})

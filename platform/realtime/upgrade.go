@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/gorilla/websocket"
 	"github.com/olahol/melody"
 
 	"github.com/fitloop/fitloop/platform/apperr"
@@ -21,7 +22,10 @@ import (
 
 const connKey = "realtime.conn"
 
-var errOrigin = apperr.E(apperr.Forbidden, "origin_not_allowed", "This origin may not open a WebSocket.")
+var (
+	errOrigin     = apperr.E(apperr.Forbidden, "origin_not_allowed", "This origin may not open a WebSocket.")
+	errNotUpgrade = apperr.E(apperr.Invalid, "websocket_upgrade_required", "This route only accepts a WebSocket upgrade.")
+)
 
 // Handler serves GET /api/v1/ws: it checks the Origin (403) and the
 // credential (401) before upgrading, then runs the connection until it ends.
@@ -44,8 +48,16 @@ func (h *Hub) Handler() gin.HandlerFunc {
 			httpx.WriteError(gc, err)
 			return
 		}
-		if p.PasswordExpired || !p.HasScope(auth.ScopeRead) {
-			httpx.WriteError(gc, apperr.E(apperr.Forbidden, "forbidden", "This credential may not open a WebSocket."))
+		switch {
+		case p.PasswordExpired:
+			httpx.WriteError(gc, apperr.E(apperr.Forbidden, "password_expired", "Your password has expired; change it to continue."))
+			return
+		case !p.HasScope(auth.ScopeRead):
+			httpx.WriteError(gc, apperr.E(apperr.Forbidden, "insufficient_scope", "This token lacks the read scope."))
+			return
+		}
+		if !websocket.IsWebSocketUpgrade(gc.Request) {
+			httpx.WriteError(gc, errNotUpgrade)
 			return
 		}
 		c := newConn(h, p, cred)

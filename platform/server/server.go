@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/fitloop/fitloop/platform/config"
@@ -52,4 +53,14 @@ func Serve(ctx context.Context, cfg config.HTTP, h http.Handler, log *slog.Logge
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
+}
+
+// ReplicaID names this process among the replicas sharing a database (saga
+// leases): host name and process id.
+func ReplicaID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "fitloop"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
