@@ -31,7 +31,7 @@ type Options struct {
 	MaxMessageBytes int64         // 64 KiB
 	RatePerSecond   float64       // 10 messages per second per connection
 	Burst           int           // 20
-	SendBuffer      int           // 128 frames queued per connection
+	SendBuffer      int           // 32 frames queued per connection (each ~48 B idle)
 	PingInterval    time.Duration // 25 s; a connection silent for 2× is closed
 	WriteWait       time.Duration // 5 s for one frame to be written
 	ReplayBuffer    int           // 256 events kept per room
@@ -59,7 +59,7 @@ func (o *Options) defaults() {
 		o.RatePerSecond = 10
 	}
 	def(&o.Burst, 20)
-	def(&o.SendBuffer, 128)
+	def(&o.SendBuffer, 32)
 	def(&o.ReplayBuffer, 256)
 	defDur(&o.PingInterval, 25*time.Second)
 	defDur(&o.WriteWait, 5*time.Second)

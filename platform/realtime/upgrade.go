@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/websocket"
@@ -105,8 +106,10 @@ func (h *Hub) configureMelody() {
 	cfg.PongWait = 2 * h.opt.PingInterval
 	cfg.WriteWait = h.opt.WriteWait
 	h.m.Upgrader.CheckOrigin = h.originAllowed
-	// Small buffers: 10k idle sockets must fit in 250 MB.
+	// Small buffers, and write buffers only while writing (pooled): idle
+	// sockets are most sockets, and 10k of them must fit in 250 MB.
 	h.m.Upgrader.ReadBufferSize, h.m.Upgrader.WriteBufferSize = 1024, 1024
+	h.m.Upgrader.WriteBufferPool = &sync.Pool{}
 
 	h.m.HandleConnect(func(s *melody.Session) {
 		c := connOf(s)
