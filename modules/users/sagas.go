@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/fitloop/fitloop/platform/saga"
 )
@@ -51,7 +52,7 @@ type deleteAccountData struct {
 func (m *Module) Sagas(reg *saga.Registry) error {
 	s := m.svc
 	err := reg.Register(saga.Definition{Name: SagaSetGoal, Version: 1, Steps: []saga.Step{
-		{Name: "store_goal", Action: s.storeGoal, Compensate: s.removeGoal},
+		{Name: "store_goal", TxAction: s.storeGoal, TxCompensate: s.removeGoal},
 		{Name: "notify_planner", Action: s.notifyPlanner},
 	}})
 	if err != nil {
@@ -64,8 +65,12 @@ func (m *Module) Sagas(reg *saga.Registry) error {
 	}})
 }
 
-// storeGoal inserts the goal once, whatever the number of attempts.
-func (s *service) storeGoal(ctx context.Context, ex *saga.Execution) error {
+// storeGoal inserts the goal in the transaction that records the step as
+// done, so the goal and the record commit together: no idempotency record is
+// needed. A goal id already stored can only be this saga's own goal, inserted
+// by an earlier release of this step (a separate transaction guarded by
+// saga.Once) whose record a crash lost; it counts as stored.
+func (s *service) storeGoal(_ context.Context, tx *gorm.DB, ex *saga.Execution) error {
 	var d setGoalData
 	if err := ex.Data(&d); err != nil {
 		return err
@@ -74,23 +79,18 @@ func (s *service) storeGoal(ctx context.Context, ex *saga.Execution) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		first, err := saga.Once(tx, ex.Key())
-		if err != nil || !first {
-			return err
-		}
-		return translate(tx.Create(g).Error, nil)
-	})
+	return translate(tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).
+		Create(g).Error, nil)
 }
 
-func (s *service) removeGoal(ctx context.Context, ex *saga.Execution) error {
+// removeGoal deletes the goal in the transaction that records the
+// compensation as done.
+func (s *service) removeGoal(_ context.Context, tx *gorm.DB, ex *saga.Execution) error {
 	var d setGoalData
 	if err := ex.Data(&d); err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		return translate(tx.Where("id = ?", d.GoalID).Delete(&goalRow{}).Error, nil)
-	})
+	return translate(tx.Where("id = ?", d.GoalID).Delete(&goalRow{}).Error, nil)
 }
 
 // notifyPlanner tells the planner (activity module) about the goal; the step

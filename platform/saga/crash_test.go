@@ -13,11 +13,14 @@ import (
 	"github.com/fitloop/fitloop/platform/saga"
 )
 
-// crashDefinitions are a saga that completes and one whose third step fails.
+// crashDefinitions are a saga that completes and one whose third step
+// fails, each also with transactional steps (TxAction, TxCompensate).
 func crashDefinitions(l *ledger) []saga.Definition {
 	return []saga.Definition{
 		{Name: "crash.ok", Version: 1, Steps: []saga.Step{l.step("a"), l.step("b"), l.step("c")}},
 		{Name: "crash.fail", Version: 1, Steps: []saga.Step{l.step("a"), l.step("b"), l.failing("c")}},
+		{Name: "crash.tx", Version: 1, Steps: []saga.Step{l.txStep("a"), l.step("b"), l.txStep("c")}},
+		{Name: "crash.txfail", Version: 1, Steps: []saga.Step{l.txStep("a"), l.txStep("b"), l.txFailing("c")}},
 	}
 }
 
@@ -45,14 +48,22 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		l := newLedger(t, db)
 		reg := registry(t, crashDefinitions(l)...)
+		completed := map[string]int{"a:do": 1, "b:do": 1, "c:do": 1}
+		compensated := map[string]int{"a:do": 1, "b:do": 1, "a:undo": 1, "b:undo": 1}
 		cases := []struct {
 			saga    string
 			final   saga.State
 			effects map[string]int
 			sites   int
+			// finishedAt is the site past the save that completes the saga
+			// (the last step's success, completion and lease release are
+			// one commit): a crash there leaves nothing to resume.
+			finishedAt string
 		}{
-			{"crash.ok", saga.Completed, map[string]int{"a:do": 1, "b:do": 1, "c:do": 1}, 9},
-			{"crash.fail", saga.Compensated, map[string]int{"a:do": 1, "b:do": 1, "a:undo": 1, "b:undo": 1}, 15},
+			{"crash.ok", saga.Completed, completed, 9, "crash.ok:c:action:saved"},
+			{"crash.fail", saga.Compensated, compensated, 15, ""},
+			{"crash.tx", saga.Completed, completed, 9, "crash.tx:c:action:saved"},
+			{"crash.txfail", saga.Compensated, compensated, 15, ""},
 		}
 		for _, c := range cases {
 			sites := sitesOf(t, db, reg, c.saga)
@@ -71,6 +82,16 @@ func TestCrashAtEveryBoundary(t *testing.T) {
 					require.ErrorIs(t, err, saga.ErrInterrupted)
 					in, err := crashed.FindByID(context.Background(), id)
 					require.NoError(t, err)
+					if site.String() == c.finishedAt {
+						assert.Equal(t, c.final, in.State)
+						assert.Empty(t, in.LeaseOwner, "the lease was released with the last save")
+						n, err := newOrchestrator(t, db, reg, "survivor", func(opt *saga.Options) { opt.Now = later }).
+							Resume(context.Background())
+						require.NoError(t, err)
+						assert.Zero(t, n, "a finished saga is not resumed")
+						assert.Equal(t, c.effects, l.effects(t, id), "each side effect happened exactly once")
+						return
+					}
 					require.False(t, in.State.Final(), "the crash leaves the saga unfinished")
 					assert.Equal(t, "crashed", in.LeaseOwner, "a dead driver does not release its lease")
 

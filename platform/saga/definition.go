@@ -1,20 +1,28 @@
 // Package saga is fitloop's in-process saga orchestrator with a durable log.
 //
-// A module declares a Definition — numbered steps, each an Action with an
-// optional Compensate — and registers it (Sagas(reg)). The Orchestrator saves
-// the instance before and after every step in saga_instances and appends
-// every transition to saga_steps. When a step fails, the steps that completed
-// are compensated in reverse order; a failing compensation is retried with
-// exponential backoff and, after Config.CompensationAttempts tries, the saga
-// is parked as needs_attention. A lease (owner, expiry and a fencing version)
-// makes one replica drive each saga; unfinished sagas whose lease expired are
-// resumed at start-up and every Config.ResumeInterval.
+// A module declares a Definition — numbered steps, each an action with an
+// optional compensation — and registers it (Sagas(reg)). The Orchestrator
+// saves the instance before and after every step in saga_instances and
+// appends every transition to saga_steps. When a step fails, the steps that
+// completed are compensated in reverse order; a failing compensation is
+// retried with exponential backoff and, after Config.CompensationAttempts
+// tries, the saga is parked as needs_attention. A lease (owner, expiry and a
+// fencing version) makes one replica drive each saga; unfinished sagas whose
+// lease expired are resumed at start-up and every Config.ResumeInterval.
 //
 // Steps run at least once: a step that was started but not recorded as done
 // when its process died runs again on resume. Each step therefore gets an
-// idempotency key, "saga_id:step" (Execution.Key); a step with a local effect
-// records it with Once in the same transaction as the effect, and a step that
-// calls another module passes the key along.
+// idempotency key, "saga_id:step" (Execution.Key); a step that calls another
+// module passes the key along. A step whose effect is local writes it in a
+// Step.TxAction, inside the transaction that records the step as done: the
+// effect and its record commit together, so it needs no key of its own.
+//
+// Every save is a commit the caller waits for (on SQLite an fsync), so the
+// orchestrator saves no more often than the guarantees need: Start inserts
+// the instance already leased and with its first step logged as started; a
+// step's success and the next step's start are one save, and so are the last
+// step's success, completion and the lease's release. A two-step saga whose
+// first step is a TxAction costs three commits (TestTransactionsPerSaga).
 package saga
 
 import (
@@ -23,6 +31,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+
+	"gorm.io/gorm"
 )
 
 // State is where a saga instance is in its life.
@@ -53,14 +63,33 @@ const (
 	PhaseCompensate Phase = "compensate"
 )
 
-// Step is one numbered step of a saga. Action does the step's work;
-// Compensate, when set, semantically undoes it after a later step failed.
-// Both must be idempotent under Execution.Key: either may run again after a
-// crash. Compensate must eventually succeed; it is retried with backoff.
+// Step is one numbered step of a saga, with exactly one of Action and
+// TxAction, and at most one of Compensate and TxCompensate.
+//
+// Action does the step's work outside any transaction of the saga's: it may
+// call other modules and services. Compensate, when set, semantically undoes
+// it after a later step failed. Both must be idempotent under Execution.Key:
+// either may run again after a crash.
+//
+// TxAction and TxCompensate do local work with tx, the transaction that also
+// records their success (the instance's new step and data, and its log). The
+// effect and the record commit together or not at all — a crash can never
+// leave one without the other, and a stale driver (one whose lease was taken
+// over) is fenced out before the function runs — so the work is applied
+// exactly once and needs no idempotency record. An error rolls the effect
+// back and counts as the step's failure. They must do all their writes
+// through tx, stay short (on SQLite they hold the single writer, shared with
+// other callers' writes), and never call DB.Tx, which would wait for the very
+// transaction they run in; nor may they commit, roll back, or touch anything
+// outside the database, which a rollback would not undo.
+//
+// A compensation must eventually succeed; it is retried with backoff.
 type Step struct {
-	Name       string
-	Action     func(ctx context.Context, ex *Execution) error
-	Compensate func(ctx context.Context, ex *Execution) error
+	Name         string
+	Action       func(ctx context.Context, ex *Execution) error
+	TxAction     func(ctx context.Context, tx *gorm.DB, ex *Execution) error
+	Compensate   func(ctx context.Context, ex *Execution) error
+	TxCompensate func(ctx context.Context, tx *gorm.DB, ex *Execution) error
 }
 
 // Definition is a named, versioned sequence of steps. An instance always
@@ -84,8 +113,11 @@ func (d Definition) validate() error {
 	}
 	seen := map[string]bool{}
 	for i, s := range d.Steps {
-		if s.Name == "" || s.Action == nil {
-			return fmt.Errorf("saga: %s v%d: step %d needs a name and an action", d.Name, d.Version, i)
+		if s.Name == "" || (s.Action == nil) == (s.TxAction == nil) {
+			return fmt.Errorf("saga: %s v%d: step %d needs a name and one of Action and TxAction", d.Name, d.Version, i)
+		}
+		if s.Compensate != nil && s.TxCompensate != nil {
+			return fmt.Errorf("saga: %s v%d: step %q has both Compensate and TxCompensate", d.Name, d.Version, s.Name)
 		}
 		if seen[s.Name] {
 			return fmt.Errorf("saga: %s v%d: duplicate step %q", d.Name, d.Version, s.Name)

@@ -75,6 +75,9 @@ func (e *Execution) SetData(v any) error {
 //		}
 //		return insertGoal(tx, goal)
 //	})
+//
+// A step whose whole effect is such a local write is simpler and cheaper as
+// a Step.TxAction, which commits with the step's record and needs no key.
 func Once(tx *gorm.DB, key string) (bool, error) {
 	res := tx.Exec(`INSERT INTO saga_effects (idem_key, created_at) VALUES (?, ?) ON CONFLICT (idem_key) DO NOTHING`,
 		key, time.Now().UTC())

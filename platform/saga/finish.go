@@ -3,20 +3,32 @@ package saga
 import (
 	"context"
 	"errors"
+	"maps"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // save writes fields of the instance (and log rows) under the lease. A step
 // that succeeded is saved even while the run is being cancelled, so its
 // outcome is not lost; the fence still rejects a stale driver.
 func (r *run) save(set map[string]any, log ...stepRow) error {
-	if set == nil {
-		set = map[string]any{}
-	}
-	set["updated_at"] = r.o.now().UTC()
+	return r.saveWith(nil, func() (map[string]any, []stepRow) { return set, log })
+}
+
+// saveWith is save with an effect run first in the same transaction; change
+// gives the fields and log rows, once the effect has run.
+func (r *run) saveWith(effect func(tx *gorm.DB) error, change func() (map[string]any, []stepRow)) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.o.cfg.Lease)
 	defer cancel()
-	return r.o.store.fenced(ctx, r.lease, set, log...)
+	return r.o.store.fencedEffect(ctx, r.lease, effect, func() (map[string]any, []stepRow) {
+		set, log := change()
+		if set == nil {
+			set = map[string]any{}
+		}
+		set["updated_at"] = r.o.now().UTC()
+		return set, log
+	})
 }
 
 func (r *run) logRow(i int, phase Phase, status string, attempt int, err error) stepRow {
@@ -31,15 +43,24 @@ func (r *run) logRow(i int, phase Phase, status string, attempt int, err error) 
 	return row
 }
 
+// finalSet is the update that ends a saga in state and releases its lease.
+func (r *run) finalSet(state State) map[string]any {
+	return map[string]any{"state": state, "finished_at": r.o.now().UTC(), "lease_owner": "",
+		"lease_expires_at": nil, "next_attempt_at": nil}
+}
+
 // finish saves a final state and releases the lease.
 func (r *run) finish(state State) error {
-	now := r.o.now().UTC()
-	set := map[string]any{"state": state, "finished_at": now, "lease_owner": "", "lease_expires_at": nil,
-		"next_attempt_at": nil}
-	if err := r.save(set); err != nil {
+	if err := r.save(r.finalSet(state)); err != nil {
 		return errors.Join(ErrInterrupted, err)
 	}
 	r.row.State = state
+	return r.finished(state)
+}
+
+// finished counts and logs a saga saved as completed or compensated, and
+// returns what Start reports.
+func (r *run) finished(state State) error {
 	switch state {
 	case Completed:
 		r.o.met.completed.WithLabelValues(r.row.Name).Inc()
@@ -82,11 +103,8 @@ func (r *run) parkWith(reason error, entry stepRow, set map[string]any) error {
 	if set == nil {
 		set = map[string]any{}
 	}
-	now := r.o.now().UTC()
-	for k, v := range map[string]any{"state": NeedsAttention, "last_error": reason.Error(), "finished_at": now,
-		"lease_owner": "", "lease_expires_at": nil, "next_attempt_at": nil} {
-		set[k] = v
-	}
+	maps.Copy(set, r.finalSet(NeedsAttention))
+	set["last_error"] = reason.Error()
 	var log []stepRow
 	if entry.ID != "" {
 		log = append(log, entry)

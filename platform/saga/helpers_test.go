@@ -76,6 +76,42 @@ func (l *ledger) failing(name string) saga.Step {
 	return s
 }
 
+// txStep is a step whose action and compensation write their ledger row in
+// the transaction that records them, with no saga.Once: the orchestrator's
+// atomic save is what keeps them from happening twice.
+func (l *ledger) txStep(name string) saga.Step {
+	return saga.Step{
+		Name: name,
+		TxAction: func(_ context.Context, tx *gorm.DB, ex *saga.Execution) error {
+			l.called(ex)
+			return l.insert(tx, ex.SagaID(), ex.Key(), "do")
+		},
+		TxCompensate: func(_ context.Context, tx *gorm.DB, ex *saga.Execution) error {
+			l.called(ex)
+			return l.insert(tx, ex.SagaID(), ex.CompensationKey(), "undo")
+		},
+	}
+}
+
+// txFailing is a transactional step whose action writes its row, then fails:
+// the row must be rolled back with it.
+func (l *ledger) txFailing(name string) saga.Step {
+	s := l.txStep(name)
+	s.TxAction = func(_ context.Context, tx *gorm.DB, ex *saga.Execution) error {
+		l.called(ex)
+		if err := l.insert(tx, ex.SagaID(), ex.Key(), "do"); err != nil {
+			return err
+		}
+		return errPlanner
+	}
+	return s
+}
+
+func (l *ledger) insert(tx *gorm.DB, sagaID, key, kind string) error {
+	return tx.Exec(`INSERT INTO saga_test_ledger (id, saga_id, idem_key, kind) VALUES (?, ?, ?, ?)`,
+		uuid.NewString(), sagaID, key, kind).Error
+}
+
 func (l *ledger) called(ex *saga.Execution) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -95,8 +131,7 @@ func (l *ledger) record(ctx context.Context, sagaID, key, kind string) error {
 		if err != nil || !first {
 			return err
 		}
-		return tx.Exec(`INSERT INTO saga_test_ledger (id, saga_id, idem_key, kind) VALUES (?, ?, ?, ?)`,
-			uuid.NewString(), sagaID, key, kind).Error
+		return l.insert(tx, sagaID, key, kind)
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/database/dbtest"
@@ -33,6 +34,11 @@ func TestLeaseFencing(t *testing.T) {
 		assert.ErrorIs(t, s.fenced(ctx, a, map[string]any{"step": 5}), errLeaseLost, "the stale holder cannot write")
 		assert.ErrorIs(t, s.renew(ctx, a, now.Add(time.Hour)), errLeaseLost, "nor renew")
 		require.NoError(t, s.fenced(ctx, b, map[string]any{"step": 1}))
+		ran := false
+		effect := func(*gorm.DB) error { ran = true; return nil }
+		change := func() (map[string]any, []stepRow) { return map[string]any{"step": 9}, nil }
+		assert.ErrorIs(t, s.fencedEffect(ctx, a, effect, change), errLeaseLost)
+		assert.False(t, ran, "a stale holder's effect never runs")
 
 		_, b2, err := s.acquire(ctx, row.ID, "b", now.Add(2*time.Second), time.Second)
 		require.NoError(t, err, "the owner may take its own lease again")

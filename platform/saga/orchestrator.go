@@ -74,6 +74,9 @@ var _ error = (*Error)(nil)
 // a lost lease or an injected crash); the saga is resumed later.
 var ErrInterrupted = errors.New("saga: interrupted before it finished; it will be resumed")
 
+// ErrClosed is what Start returns after Close: the saga was not created.
+var ErrClosed = errors.New("saga: orchestrator closed; the saga was not started")
+
 // New builds an orchestrator. Zero config values take the defaults.
 func New(opt Options) (*Orchestrator, error) {
 	if opt.DB == nil || opt.Registry == nil || opt.Replica == "" {
@@ -137,7 +140,9 @@ func (o *Orchestrator) StartAsync(ctx context.Context, name string, data any) (s
 	return id, err
 }
 
-// launch inserts the instance, leased to this replica, and drives it.
+// launch inserts the instance, leased to this replica and with its first
+// step logged as started — one commit where create, acquire and the first
+// "started" were three — and drives it under that lease.
 func (o *Orchestrator) launch(ctx context.Context, name string, data any) (string, <-chan error, error) {
 	def, ok := o.reg.Latest(name)
 	if !ok {
@@ -149,40 +154,70 @@ func (o *Orchestrator) launch(ctx context.Context, name string, data any) (strin
 	}
 	now := o.now().UTC()
 	until := now.Add(o.cfg.Lease)
+	// Version 1 is the first fencing token; every acquire bumps it, so a
+	// replica that takes the saga over fences this driver out.
 	row := &instanceRow{
 		ID: newID(), Name: def.Name, Version: def.Version, State: Running, Data: string(raw),
-		LeaseOwner: o.replica, LeaseExpiresAt: &until, CreatedAt: now, UpdatedAt: now,
+		LeaseOwner: o.replica, LeaseExpiresAt: &until, LeaseVersion: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := o.store.create(ctx, row); err != nil {
+	l := lease{id: row.ID, owner: o.replica, version: row.LeaseVersion}
+	// Claimed before the insert: a Resume pass here sees this replica's own
+	// lease and would otherwise start a second driver that fences this one.
+	if !o.claim(row.ID) {
+		return "", nil, fmt.Errorf("saga: %s: %w", name, ErrClosed)
+	}
+	started := stepRow{ID: newID(), SagaID: row.ID, Step: 0, Name: def.Steps[0].Name, Phase: PhaseAction,
+		Status: statusStarted, Attempt: 1, At: now}
+	if err := o.store.create(ctx, row, started); err != nil {
+		o.unclaim(row.ID)
 		return "", nil, fmt.Errorf("saga: %s: create: %w", name, err)
 	}
 	o.met.started.WithLabelValues(name).Inc()
-	done, ok := o.spawn(row.ID)
-	if !ok { // Close has begun: the saga is saved and resumes later
-		return row.ID, nil, ErrInterrupted
-	}
+	done := o.driveAsync(row.ID, func(ctx context.Context) error { return o.driveLeased(ctx, row, l, 0) })
 	return row.ID, done, nil
 }
 
 // spawn drives an instance in a goroutine unless this process already does.
 func (o *Orchestrator) spawn(id string) (<-chan error, bool) {
+	if !o.claim(id) {
+		return nil, false
+	}
+	return o.driveAsync(id, func(ctx context.Context) error { return o.drive(ctx, id) }), true
+}
+
+// claim marks id as driven by this process and counts its driver for Close;
+// false when it already is or Close has begun.
+func (o *Orchestrator) claim(id string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.active[id] || o.base.Err() != nil {
-		return nil, false
+		return false
 	}
 	o.active[id] = true
 	o.wg.Add(1)
+	return true
+}
+
+// unclaim undoes claim for a driver that never ran.
+func (o *Orchestrator) unclaim(id string) {
+	o.mu.Lock()
+	delete(o.active, id)
+	o.mu.Unlock()
+	o.wg.Done()
+}
+
+// driveAsync runs a claimed instance's driver in a goroutine; done gets its result.
+func (o *Orchestrator) driveAsync(id string, drive func(ctx context.Context) error) <-chan error {
 	done := make(chan error, 1)
 	go func() {
 		defer o.wg.Done()
-		err := o.drive(o.base, id)
+		err := drive(o.base)
 		o.mu.Lock()
 		delete(o.active, id)
 		o.mu.Unlock()
 		done <- err
 	}()
-	return done, true
+	return done
 }
 
 // Close stops every driver between two saves and waits for them; their

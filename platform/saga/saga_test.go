@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/database"
@@ -32,6 +33,14 @@ func TestRegistry(t *testing.T) {
 		assert.Error(t, reg.Register(saga.Definition{Name: "x", Version: 1,
 			Steps: []saga.Step{{Name: "a", Action: noop}, {Name: "a", Action: noop}}}), "duplicate step")
 		assert.Error(t, reg.Register(saga.Definition{Name: "x", Version: 1, Steps: []saga.Step{{Name: "a"}}}))
+		txNoop := func(context.Context, *gorm.DB, *saga.Execution) error { return nil }
+		assert.Error(t, reg.Register(saga.Definition{Name: "x", Version: 1,
+			Steps: []saga.Step{{Name: "a", Action: noop, TxAction: txNoop}}}), "two actions")
+		assert.Error(t, reg.Register(saga.Definition{Name: "x", Version: 1,
+			Steps: []saga.Step{{Name: "a", TxAction: txNoop, Compensate: noop, TxCompensate: txNoop}}}),
+			"two compensations")
+		assert.NoError(t, reg.Register(saga.Definition{Name: "y", Version: 1,
+			Steps: []saga.Step{{Name: "a", TxAction: txNoop, Compensate: noop}}}))
 	})
 	t.Run("starts_new_sagas_on_the_latest_version", func(t *testing.T) {
 		reg := saga.NewRegistry()

@@ -65,8 +65,17 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // store reads and writes the saga tables.
 type store struct {
-	db *database.DB
+	db txDB
 }
+
+// txDB is what the store needs of *database.DB; a test wraps it to count
+// the transactions one saga costs.
+type txDB interface {
+	Tx(ctx context.Context, fn func(tx *gorm.DB) error) error
+	Read(ctx context.Context) *gorm.DB
+}
+
+var _ txDB = (*database.DB)(nil)
 
 // lease is a driver's claim on one instance: every write checks it.
 type lease struct {
@@ -75,9 +84,16 @@ type lease struct {
 	version int64
 }
 
-// create inserts a new instance already leased to owner.
-func (s store) create(ctx context.Context, row *instanceRow) error {
-	return s.db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(row).Error })
+// create inserts a new instance — Start leases it to its own replica in the
+// row itself, so no acquire follows — and its first log entries, in one
+// transaction.
+func (s store) create(ctx context.Context, row *instanceRow, log ...stepRow) error {
+	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(row).Error; err != nil {
+			return err
+		}
+		return appendLog(tx, log)
+	})
 }
 
 // acquire takes the lease on an unfinished instance when it is free, expired
@@ -108,24 +124,57 @@ func (s store) acquire(ctx context.Context, id, owner string, now time.Time, ttl
 // fenced updates the instance only while l still holds it, and appends log
 // entries in the same transaction.
 func (s store) fenced(ctx context.Context, l lease, set map[string]any, log ...stepRow) error {
+	return s.fencedEffect(ctx, l, nil, func() (map[string]any, []stepRow) { return set, log })
+}
+
+// fencedEffect is fenced with an effect: in one transaction it runs effect
+// (when not nil), then writes the update and log entries that change
+// returns, which may depend on what effect did. An error from effect rolls
+// everything back and is returned wrapped.
+func (s store) fencedEffect(ctx context.Context, l lease, effect func(tx *gorm.DB) error,
+	change func() (map[string]any, []stepRow)) error {
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Table("saga_instances").
-			Where("id = ? AND lease_owner = ? AND lease_version = ?", l.id, l.owner, l.version).Updates(set)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected != 1 {
-			return errLeaseLost
-		}
-		for i := range log {
-			if err := tx.Create(&log[i]).Error; err != nil {
+		if effect != nil {
+			// Check the fence before the effect: a stale driver stops here
+			// having applied nothing, and on PostgreSQL the row lock makes a
+			// new owner's acquire wait until this commits or rolls back.
+			if err := fence(tx, l, map[string]any{"lease_version": l.version}); err != nil {
+				return err
+			}
+			if err := effect(tx); err != nil {
 				return err
 			}
 		}
-		return nil
+		set, log := change()
+		if err := fence(tx, l, set); err != nil {
+			return err
+		}
+		return appendLog(tx, log)
 	})
 	if err != nil {
 		return fmt.Errorf("saga: save %s: %w", l.id, err)
+	}
+	return nil
+}
+
+// fence updates the instance in tx if l still holds it, else errLeaseLost.
+func fence(tx *gorm.DB, l lease, set map[string]any) error {
+	res := tx.Table("saga_instances").
+		Where("id = ? AND lease_owner = ? AND lease_version = ?", l.id, l.owner, l.version).Updates(set)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return errLeaseLost
+	}
+	return nil
+}
+
+func appendLog(tx *gorm.DB, log []stepRow) error {
+	for i := range log {
+		if err := tx.Create(&log[i]).Error; err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -55,6 +55,10 @@ func TestSubprocessCrash(t *testing.T) {
 			saga.Completed, map[string]int{"a:do": 1, "b:do": 1, "c:do": 1}},
 		{"resumes_after_an_exit_inside_a_compensation", "crash.fail", "crash.fail:b:compensate:after",
 			saga.Compensated, map[string]int{"a:do": 1, "b:do": 1, "a:undo": 1, "b:undo": 1}},
+		{"resumes_after_an_exit_inside_a_step_transaction_before_its_commit", "crash.tx", "crash.tx:c:after",
+			saga.Completed, map[string]int{"a:do": 1, "b:do": 1, "c:do": 1}},
+		{"resumes_after_an_exit_inside_a_compensation_transaction", "crash.txfail", "crash.txfail:b:compensate:after",
+			saga.Compensated, map[string]int{"a:do": 1, "b:do": 1, "a:undo": 1, "b:undo": 1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
