@@ -62,11 +62,40 @@ func (h *Hub) Handler() gin.HandlerFunc {
 			return
 		}
 		c := newConn(h, p, cred)
-		w := &hijackWriter{ResponseWriter: gc.Writer, conn: c}
-		// Upgrade failures (not a WebSocket request) are answered by the
-		// upgrader itself with 400.
-		_ = h.m.HandleRequestWithKeys(w, gc.Request, map[string]any{connKey: c})
+		w := &hijackWriter{ResponseWriter: gc.Writer, conn: c, hijacked: make(chan struct{})}
+		req := upgradeRequest(gc.Request)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			// A failed handshake is answered by the upgrader (400) through w.
+			_ = h.m.HandleRequestWithKeys(w, req, map[string]any{connKey: c})
+		}()
+		// The handler returns as soon as the connection is hijacked: the
+		// socket's read loop then runs on the fresh goroutine above, and
+		// net/http and gin release this request's goroutine, stack, buffers
+		// and context instead of keeping them for the socket's lifetime
+		// (≈ 20 KB per idle socket). A failed handshake never hijacks, so
+		// the handler waits for it to be answered.
+		select {
+		case <-w.hijacked:
+		case <-done:
+		}
 	}
+}
+
+// upgradeRequest keeps only what the WebSocket handshake reads, so the
+// long-lived session does not pin the whole request.
+func upgradeRequest(r *http.Request) *http.Request {
+	hdr := http.Header{}
+	for _, k := range []string{"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
+		"Sec-Websocket-Extensions", "Sec-Websocket-Protocol", "Origin"} {
+		if v := r.Header.Values(k); len(v) > 0 {
+			hdr[k] = v
+		}
+	}
+	return (&http.Request{Method: r.Method, URL: r.URL, Proto: r.Proto, ProtoMajor: r.ProtoMajor,
+		ProtoMinor: r.ProtoMinor, Header: hdr, Host: r.Host, RemoteAddr: r.RemoteAddr}).
+		WithContext(context.Background())
 }
 
 func (h *Hub) originAllowed(r *http.Request) bool {
@@ -84,16 +113,19 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 }
 
 // hijackWriter keeps the raw connection so that a slow consumer can be cut
-// off even when its send queue has no room for a close frame.
+// off even when its send queue has no room for a close frame, and tells the
+// handler when the connection has left net/http (hijacked is closed).
 type hijackWriter struct {
 	gin.ResponseWriter
-	conn *Conn
+	conn     *Conn
+	hijacked chan struct{}
 }
 
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, rw, err := w.ResponseWriter.Hijack()
 	if err == nil {
 		w.conn.netConn.Store(&nc)
+		close(w.hijacked)
 	}
 	return nc, rw, err
 }
