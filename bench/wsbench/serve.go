@@ -27,7 +27,7 @@ func (t tokenAuth) Authenticate(_ context.Context, cred string) (*auth.Principal
 
 // serve starts an in-process hub with the bench message types on a loopback
 // port and returns its URL.
-func serve(token string) (string, func(), error) {
+func serve(token, addr string) (string, func(), error) {
 	b := bus.NewMemoryBuffer(4096)
 	h, err := realtime.New(realtime.Options{Auth: tokenAuth(token), Bus: b, RatePerSecond: 1000, Burst: 1000})
 	if err != nil {
@@ -55,7 +55,7 @@ func serve(token string) (string, func(), error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.GET("/api/v1/ws", h.Handler())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, err
 	}
