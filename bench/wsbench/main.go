@@ -32,10 +32,10 @@ import (
 )
 
 type config struct {
-	url, token, room, joinType, pubType, listen string
-	n, rate, pid, urls                          int
-	d                                           time.Duration
-	idle, serve                                 bool
+	url, token, room, joinType, pubType, listen, redis string
+	n, rate, pid, urls                                 int
+	d                                                  time.Duration
+	idle, serve                                        bool
 }
 
 func main() {
@@ -51,6 +51,7 @@ func main() {
 	flag.IntVar(&c.pid, "pid", 0, "server pid whose RSS to report (0: this process with -serve)")
 	flag.BoolVar(&c.idle, "idle", false, "only hold the sockets and report RSS")
 	flag.BoolVar(&c.serve, "serve", false, "run an in-process hub on 127.0.0.1:0")
+	flag.StringVar(&c.redis, "redis", "", "with -listen: share rooms through this Redis (host:port), so several -listen processes act as replicas")
 	flag.StringVar(&c.listen, "listen", "", "only serve the bench hub on this address until killed (run the clients in another process with -url)")
 	flag.Parse()
 	if err := run(c); err != nil {
@@ -61,7 +62,7 @@ func main() {
 
 func run(c config) error {
 	if c.listen != "" {
-		url, _, err := serve(c.token, c.listen)
+		url, _, err := serve(c.token, c.listen, c.redis)
 		if err != nil {
 			return err
 		}
@@ -69,7 +70,7 @@ func run(c config) error {
 		select {}
 	}
 	if c.serve {
-		url, stop, err := serve(c.token, "127.0.0.1:0")
+		url, stop, err := serve(c.token, "127.0.0.1:0", "")
 		if err != nil {
 			return err
 		}

@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/auth"
 	"github.com/fitloop/fitloop/platform/bus"
+	fitconfig "github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/realtime"
+	"github.com/fitloop/fitloop/platform/redisx"
 )
 
 // tokenAuth accepts one token, as a distinct user per call would cost the
@@ -27,9 +30,20 @@ func (t tokenAuth) Authenticate(_ context.Context, cred string) (*auth.Principal
 
 // serve starts an in-process hub with the bench message types on a loopback
 // port and returns its URL.
-func serve(token, addr string) (string, func(), error) {
-	b := bus.NewMemoryBuffer(4096)
-	h, err := realtime.New(realtime.Options{Auth: tokenAuth(token), Bus: b, RatePerSecond: 1000, Burst: 1000})
+func serve(token, addr, redisAddr string) (string, func(), error) {
+	var b bus.Bus = bus.NewMemoryBuffer(4096)
+	opt := realtime.Options{Auth: tokenAuth(token), RatePerSecond: 1000, Burst: 1000}
+	if redisAddr != "" {
+		// Several -listen processes on one Redis are replicas of one hub (S6).
+		r, err := redisx.Open(fitconfig.Redis{Mode: "single", Addrs: []string{redisAddr}, DialTimeout: 2 * time.Second,
+			ReadTimeout: time.Second, WriteTimeout: time.Second, BreakerFailures: 5, BreakerCooldown: 5 * time.Second}, nil)
+		if err != nil {
+			return "", nil, err
+		}
+		b, opt.Redis = bus.New(r), r.Client
+	}
+	opt.Bus = b
+	h, err := realtime.New(opt)
 	if err != nil {
 		return "", nil, err
 	}
