@@ -190,7 +190,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	if err = a.users.Sagas(sagaReg); err != nil {
 		return nil, err
 	}
-	if err = a.cron.Register(idempotency.CleanupJob(a.db), jobsCleanup(a.db)); err != nil {
+	if err = a.cron.Register(idempotency.CleanupJob(a.db), jobsCleanup(a.db), sagaCleanup(a.db, cfg.Sagas.Retention)); err != nil {
 		return nil, err
 	}
 	a.routes(cfg, log)
@@ -229,6 +229,14 @@ func (a *app) routes(cfg config.Config, log *slog.Logger) {
 	a.cron.RegisterAdminRoutes(admin)
 	a.queue.RegisterAdminRoutes(admin)
 	a.sagas.RegisterAdminRoutes(admin)
+}
+
+// sagaCleanup deletes finished sagas older than the retention.
+func sagaCleanup(db *database.DB, retention time.Duration) cron.Job {
+	return cron.Job{Name: "saga.cleanup", Schedule: "@daily", Run: func(ctx context.Context) error {
+		_, err := saga.Cleanup(ctx, db, time.Now().Add(-retention))
+		return err
+	}}
 }
 
 // jobsCleanup deletes succeeded queue jobs after a week (dead ones stay for

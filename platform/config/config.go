@@ -78,6 +78,8 @@ type Sagas struct {
 	// before the saga is parked as needs_attention.
 	CompensationAttempts int           `yaml:"compensation_attempts"`
 	BackoffBase          time.Duration `yaml:"backoff_base"`
+	// Retention is how long finished sagas and their logs are kept.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // HTTP configures the listener and request handling.
@@ -170,7 +172,7 @@ func Default() Config {
 			MaxAttempts: 8, BackoffBase: 2 * time.Second, BackoffMax: 30 * time.Minute,
 		},
 		Sagas: Sagas{Lease: 30 * time.Second, ResumeInterval: 15 * time.Second, CompensationAttempts: 5,
-			BackoffBase: time.Second},
+			BackoffBase: time.Second, Retention: 30 * 24 * time.Hour},
 		Auth: Auth{
 			Issuer:           "fitloop",
 			Audience:         "fitloop-api",

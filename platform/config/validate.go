@@ -132,7 +132,7 @@ func (c *Config) validateRuntime(bad func(key, format string, args ...any)) {
 		"cron.history_retention": c.Cron.HistoryRetention, "jobs.poll_interval": c.Jobs.PollInterval,
 		"jobs.lease": c.Jobs.Lease, "jobs.backoff_base": c.Jobs.BackoffBase, "jobs.backoff_max": c.Jobs.BackoffMax,
 		"sagas.lease": c.Sagas.Lease, "sagas.resume_interval": c.Sagas.ResumeInterval,
-		"sagas.backoff_base": c.Sagas.BackoffBase,
+		"sagas.backoff_base": c.Sagas.BackoffBase, "sagas.retention": c.Sagas.Retention,
 	}
 	for _, key := range Keys() {
 		if d, ok := positive[key]; ok && d <= 0 {
