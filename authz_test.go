@@ -164,6 +164,8 @@ var authzRows = map[string]authzRow{
 	"POST /api/v1/admin/jobs/:name/run":      {want: adminOnly202},
 	"POST /api/v1/admin/queue/:job_id/retry": {want: [callerCount]int{401, 403, 403, 403, 204}},
 	"GET /api/v1/admin/sagas/:id":            {want: adminOnly},
+	// The owner's goal saga completed: an admin may call it but it is not retryable.
+	"POST /api/v1/admin/sagas/:id/retry": {want: [callerCount]int{401, 403, 403, 403, 409}},
 
 	// Public files: the parameter is a file name, not an object.
 	"GET /api/docs/*file": {want: [callerCount]int{200, 200, 200, 200, 200}},

@@ -100,8 +100,8 @@ func (o *Orchestrator) FindByID(ctx context.Context, id string) (*Instance, erro
 	return in, nil
 }
 
-// RegisterAdminRoutes mounts GET /sagas?state=&limit=&cursor= and
-// GET /sagas/:id. The caller mounts them under /api/v1/admin behind admin
+// RegisterAdminRoutes mounts GET /sagas?state=&limit=&cursor=,
+// GET /sagas/:id and POST /sagas/:id/retry. The caller mounts them under /api/v1/admin behind admin
 // authorization: saga data may hold personal data.
 func (o *Orchestrator) RegisterAdminRoutes(rg gin.IRoutes) {
 	rg.GET("/sagas", httpx.Handle(func(c *gin.Context) error {
@@ -114,4 +114,5 @@ func (o *Orchestrator) RegisterAdminRoutes(rg gin.IRoutes) {
 	rg.GET("/sagas/:id", httpx.Handle(func(c *gin.Context) error {
 		return httpx.Respond(c, http.StatusOK)(o.FindByID(c.Request.Context(), c.Param("id")))
 	}))
+	rg.POST("/sagas/:id/retry", httpx.Handle(o.handleRetry))
 }
