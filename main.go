@@ -147,10 +147,10 @@ func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*database
 
 // newApp wires the platform and the modules together. It is the only place
 // that imports modules.
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err error) {
-	a = &app{metrics: metrics.New()}
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err error) {
+	a := &app{metrics: metrics.New()}
 	defer func() {
-		if err != nil {
+		if err != nil { // release what was opened before the failure
 			_ = a.close()
 		}
 	}()

@@ -471,6 +471,12 @@ func TestAdminCreateUser(t *testing.T) {
 }
 
 func TestBadConfig(t *testing.T) {
+	t.Run("an_unusable_data_dir_is_exit_1_not_a_panic", func(t *testing.T) {
+		mainEnv(t, "/proc/nonexistent/fitloop")
+		code, _, errOut := runCmd(t)
+		assert.Equal(t, 1, code)
+		assert.Contains(t, errOut, "fitloop:")
+	})
 	t.Run("bad_value_is_exit_1_naming_the_key", func(t *testing.T) {
 		mainEnv(t, "")
 		t.Setenv("FITLOOP_LOG_LEVEL", "loud")

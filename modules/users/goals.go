@@ -12,6 +12,9 @@ import (
 	"github.com/fitloop/fitloop/platform/apperr"
 )
 
+// goalSagaTimeout bounds how long goal creation waits for its saga.
+const goalSagaTimeout = 30 * time.Second
+
 // CreateGoal implements Service.
 func (s *service) CreateGoal(ctx context.Context, userID string, in GoalInput) (*Goal, error) {
 	if _, err := selfOrAdmin(ctx, userID, ErrUserNotFound); err != nil {
@@ -37,7 +40,11 @@ func (s *service) CreateGoal(ctx context.Context, userID string, in GoalInput) (
 		TargetDate: target, Period: in.Period, Status: "active", CreatedAt: now, UpdatedAt: now}
 	// The goal is stored and the planner told through the users.set_goal
 	// saga: if the planner fails, the goal is removed and its error returned.
-	if _, err := s.sagas.Start(ctx, SagaSetGoal, newSetGoalData(g)); err != nil {
+	// The saga runs to its end even if the client disconnects, so the answer
+	// an Idempotency-Key replays is the real outcome, never a lost one.
+	sagaCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), goalSagaTimeout)
+	defer cancel()
+	if _, err := s.sagas.Start(sagaCtx, SagaSetGoal, newSetGoalData(g)); err != nil {
 		return nil, err
 	}
 	return s.goalDTO(ctx, g, a.Timezone)

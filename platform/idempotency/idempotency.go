@@ -138,7 +138,10 @@ func printable(s string) bool {
 }
 
 // serve runs the handler that owns the key and stores its answer, or
-// releases the key when the answer is a server error or the handler panics.
+// releases the key when the answer is a server error, the handler panics, or
+// the handler gave up because the client went away (499: there is no real
+// answer to replay; handlers that must finish their work whatever the client
+// does detach from the request's cancellation themselves).
 func serve(c *gin.Context, db *database.DB, rec *record) {
 	w := &recorder{ResponseWriter: c.Writer}
 	c.Writer = w
@@ -146,7 +149,7 @@ func serve(c *gin.Context, db *database.DB, rec *record) {
 	finished := false
 	defer func() {
 		c.Writer = w.ResponseWriter
-		if finished && w.Status() < 500 {
+		if finished && w.Status() < 500 && w.Status() != httpx.StatusClientClosedRequest {
 			rec.Status, rec.ResponseBody, rec.ContentType = w.Status(), w.body.Bytes(), w.Header().Get("Content-Type")
 			if err := complete(ctx, db, rec); err != nil {
 				httpx.Logger(c).Error("idempotency: store answer", "error", err.Error())

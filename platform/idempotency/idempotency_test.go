@@ -19,6 +19,7 @@ import (
 	"github.com/fitloop/fitloop/platform/auth"
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/database/dbtest"
+	"github.com/fitloop/fitloop/platform/httpx"
 	"github.com/fitloop/fitloop/platform/idempotency"
 	"github.com/fitloop/fitloop/platform/testkit"
 )
@@ -186,6 +187,24 @@ func TestMiddleware(t *testing.T) {
 			assert.Equal(t, http.StatusCreated, w.Code)
 			assert.Equal(t, "true", w.Header().Get(idempotency.ReplayedHeader))
 			assert.Equal(t, int64(3), a.calls.Load())
+		})
+
+		t.Run("does_not_keep_the_answer_to_a_client_that_went_away", func(t *testing.T) {
+			a := newApp(t, db)
+			a.setBehaviour(func(c *gin.Context, call int64) bool {
+				if call == 1 { // the client leaves while the handler runs
+					ctx, cancel := context.WithCancel(c.Request.Context())
+					cancel()
+					c.Request = c.Request.WithContext(ctx)
+					httpx.WriteError(c, ctx.Err())
+					return true
+				}
+				return false
+			})
+			assert.Equal(t, httpx.StatusClientClosedRequest, a.post("1", `{}`, "k-499", "u1").Code)
+			w := a.post("1", `{}`, "k-499", "u1")
+			assert.Equal(t, http.StatusCreated, w.Code, "the retry runs the handler")
+			assert.Empty(t, w.Header().Get(idempotency.ReplayedHeader))
 		})
 
 		t.Run("keeps_client_errors", func(t *testing.T) {
