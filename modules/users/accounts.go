@@ -204,9 +204,11 @@ func (s *service) DeleteUser(ctx context.Context, userID, password string) (stri
 			return "", err
 		}
 	}
-	if _, err := s.store.accountByID(s.db.Read(ctx), userID); err != nil {
+	a, err := s.store.accountByID(s.db.Read(ctx), userID)
+	if err != nil {
 		return "", err
 	}
+	data := deleteAccountData{UserID: userID, WasDisabled: a.Disabled}
 	// Close first, so the 202 is only sent once the account can no longer be
 	// used, and so a fast saga's compensation (reopen) always comes after
 	// this close, never before it. The saga's first step closes again
@@ -215,9 +217,9 @@ func (s *service) DeleteUser(ctx context.Context, userID, password string) (stri
 	if err := s.closeAccount(ctx, userID); err != nil {
 		return "", err
 	}
-	id, err := s.sagas.StartAsync(ctx, SagaDeleteAccount, deleteAccountData{UserID: userID})
+	id, err := s.sagas.StartAsync(ctx, SagaDeleteAccount, data)
 	if err != nil {
-		return "", errors.Join(err, s.reopen(ctx, userID))
+		return "", errors.Join(err, s.reopen(ctx, data))
 	}
 	return id, nil
 }

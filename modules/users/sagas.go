@@ -46,6 +46,8 @@ func (d setGoalData) row() (*goalRow, error) {
 // deleteAccountData is the durable state of a users.delete_account saga.
 type deleteAccountData struct {
 	UserID string `json:"user_id"`
+	// WasDisabled keeps an admin's ban: reopening restores it.
+	WasDisabled bool `json:"was_disabled"`
 }
 
 // Sagas registers the module's sagas with the orchestrator's registry.
@@ -61,7 +63,7 @@ func (m *Module) Sagas(reg *saga.Registry) error {
 	return reg.Register(saga.Definition{Name: SagaDeleteAccount, Version: 1, Steps: []saga.Step{
 		{Name: "close_access", Action: s.closeAccountStep, Compensate: s.reopenAccount},
 		{Name: "erase_elsewhere", Action: s.eraseElsewhere},
-		{Name: "erase_personal_data", Action: s.erasePersonalData},
+		{Name: "erase_personal_data", TxAction: s.erasePersonalData},
 	}})
 }
 
@@ -121,16 +123,17 @@ func (s *service) reopenAccount(ctx context.Context, ex *saga.Execution) error {
 	if err := ex.Data(&d); err != nil {
 		return err
 	}
-	return s.reopen(ctx, d.UserID)
+	return s.reopen(ctx, d)
 }
 
-// reopen makes a closed account usable again.
-func (s *service) reopen(ctx context.Context, userID string) error {
+// reopen undoes a close: the account exists again, disabled only if it was
+// before (an admin's ban survives a failed deletion).
+func (s *service) reopen(ctx context.Context, d deleteAccountData) error {
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		return translate(tx.Model(&accountRow{}).Where("id = ?", userID).
-			Updates(map[string]any{"deleted_at": nil, "disabled": false, "updated_at": s.clock()}).Error, nil)
+		return translate(tx.Model(&accountRow{}).Where("id = ?", d.UserID).
+			Updates(map[string]any{"deleted_at": nil, "disabled": d.WasDisabled, "updated_at": s.clock()}).Error, nil)
 	})
-	s.forgetProfile(ctx, userID)
+	s.forgetProfile(ctx, d.UserID)
 	return err
 }
 
@@ -151,23 +154,23 @@ func (s *service) eraseElsewhere(ctx context.Context, ex *saga.Execution) error 
 // erasePersonalData removes the user's rows and scrubs the account row,
 // which stays as a tombstone so references by id still resolve to "deleted".
 // The email and username are released.
-func (s *service) erasePersonalData(ctx context.Context, ex *saga.Execution) error {
+// It runs in the saga's own transaction, so the erase and its record commit
+// together.
+func (s *service) erasePersonalData(ctx context.Context, tx *gorm.DB, ex *saga.Execution) error {
 	var d deleteAccountData
 	if err := ex.Data(&d); err != nil {
 		return err
 	}
 	id := d.UserID
 	defer s.forgetProfile(ctx, id)
-	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		for _, m := range []any{&credentialRow{}, &sessionRow{}, &tokenRow{}, &biometricsRow{}, &weightRow{}, &goalRow{}} {
-			if err := tx.Where("user_id = ?", id).Delete(m).Error; err != nil {
-				return translate(err, nil)
-			}
+	for _, m := range []any{&credentialRow{}, &sessionRow{}, &tokenRow{}, &biometricsRow{}, &weightRow{}, &goalRow{}} {
+		if err := tx.Where("user_id = ?", id).Delete(m).Error; err != nil {
+			return translate(err, nil)
 		}
-		now := s.clock()
-		return translate(tx.Model(&accountRow{}).Where("id = ?", id).Updates(map[string]any{
-			"username": "deleted-" + id, "email": "deleted+" + id + "@invalid", "display_name": "", "bio": "",
-			"timezone": "UTC", "disabled": true, "deleted_at": now, "updated_at": now,
-		}).Error, nil)
-	})
+	}
+	now := s.clock()
+	return translate(tx.Model(&accountRow{}).Where("id = ?", id).Updates(map[string]any{
+		"username": "deleted-" + id, "email": "deleted+" + id + "@invalid", "display_name": "", "bio": "",
+		"timezone": "UTC", "disabled": true, "deleted_at": now, "updated_at": now,
+	}).Error, nil)
 }

@@ -131,6 +131,26 @@ func TestDeleteAccountSaga(t *testing.T) {
 			}, 30*time.Second, 10*time.Millisecond, "the compensation reopens the account")
 			e.login(t, u) // and its owner can sign in again
 		})
+		t.Run("keeps_an_admins_ban_when_the_deletion_is_undone", func(t *testing.T) {
+			er.setFail(errors.New("media storage is down"))
+			defer er.setFail(nil)
+			u, admin := e.newUser(t, "banned"), e.newAdmin(t)
+			disabled := true
+			_, err := svc.AdminUpdateUser(e.as(t, admin), u.ID, users.AdminUpdate{Disabled: &disabled})
+			require.NoError(t, err)
+			_, err = svc.DeleteUser(e.as(t, admin), u.ID, "")
+			require.NoError(t, err)
+			require.Eventually(t, func() bool {
+				var n int64
+				require.NoError(t, db.Read(context.Background()).Table("users_accounts").
+					Where("id = ? AND deleted_at IS NULL", u.ID).Count(&n).Error)
+				return n == 1
+			}, 30*time.Second, 10*time.Millisecond, "the compensation reopens the account")
+			var disabledNow bool
+			require.NoError(t, db.Read(context.Background()).Table("users_accounts").Where("id = ?", u.ID).
+				Select("disabled").Scan(&disabledNow).Error)
+			assert.True(t, disabledNow, "the ban survives the undone deletion")
+		})
 	})
 }
 
