@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -120,7 +121,9 @@ func (q *Queue) fail(ctx context.Context, c claimed, cause error) (string, error
 	now := q.now()
 	msg := cause.Error()
 	if len(msg) > maxErrorLen {
-		msg = msg[:maxErrorLen]
+		// Cut at a byte count, then drop a split rune: PostgreSQL refuses
+		// invalid UTF-8, and the result write would fail with it.
+		msg = strings.ToValidUTF8(msg[:maxErrorLen], "")
 	}
 	if IsPermanent(cause) || c.Attempts >= c.MaxAttempts {
 		return StateDead, q.fenced(ctx, c, `state = 'dead', lease_owner = NULL, lease_expires_at = NULL,

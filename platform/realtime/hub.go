@@ -112,7 +112,7 @@ func New(opt Options) (*Hub, error) {
 	if opt.Redis != nil {
 		h.log = &redisLog{client: opt.Redis, keep: opt.ReplayBuffer, ttl: opt.ReplayTTL}
 	} else {
-		h.log = newMemoryLog(opt.Bus, opt.ReplayBuffer)
+		h.log = newMemoryLog(opt.Bus, opt.ReplayBuffer, opt.ReplayTTL)
 	}
 	var err error
 	if h.metrics, err = newHubMetrics(opt.Metrics); err != nil {

@@ -46,6 +46,21 @@ func TestUpgrade(t *testing.T) {
 			assert.Contains(t, string(body), `"`+tc.code+`"`)
 		})
 	}
+	t.Run("answers_a_bad_websocket_version_with_the_error_envelope", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodGet, strings.Replace(url, "ws://", "http://", 1), nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer tok-alice")
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		req.Header.Set("Sec-WebSocket-Version", "8")
+		req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		assert.Contains(t, string(body), `"code":"websocket_upgrade_required"`)
+	})
 	t.Run("answers_a_plain_request_with_the_error_envelope", func(t *testing.T) {
 		req, err := http.NewRequest(http.MethodGet, strings.Replace(url, "ws://", "http://", 1), nil)
 		require.NoError(t, err)

@@ -66,21 +66,40 @@ func covers(evs []event, head, after uint64) bool {
 	}
 }
 
-// memoryLog is the single-replica roomLog.
+// memoryLog is the single-replica roomLog. A room nobody published to for
+// ttl is forgotten, like the Redis log's expiry, so memory stays bounded by
+// the rooms in use; a client coming back to a forgotten room gets
+// resync_required.
 type memoryLog struct {
 	bus   bus.Bus
 	keep  int
+	ttl   time.Duration
 	mu    sync.Mutex
 	rooms map[string]*memRoom
+	swept time.Time
 }
 
 type memRoom struct {
 	head uint64
 	ring []event // at most keep, oldest first
+	last time.Time
 }
 
-func newMemoryLog(b bus.Bus, keep int) *memoryLog {
-	return &memoryLog{bus: b, keep: keep, rooms: map[string]*memRoom{}}
+func newMemoryLog(b bus.Bus, keep int, ttl time.Duration) *memoryLog {
+	return &memoryLog{bus: b, keep: keep, ttl: ttl, rooms: map[string]*memRoom{}}
+}
+
+// sweep forgets idle rooms, at most once a minute (l.mu held).
+func (l *memoryLog) sweep(now time.Time) {
+	if now.Sub(l.swept) < time.Minute {
+		return
+	}
+	l.swept = now
+	for name, r := range l.rooms {
+		if now.Sub(r.last) > l.ttl {
+			delete(l.rooms, name)
+		}
+	}
 }
 
 func (l *memoryLog) append(ctx context.Context, room string, prefix, suffix []byte) (uint64, error) {
@@ -88,11 +107,14 @@ func (l *memoryLog) append(ctx context.Context, room string, prefix, suffix []by
 	// memory bus's Publish never blocks, so the section is short.
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := time.Now()
+	l.sweep(now)
 	r := l.rooms[room]
 	if r == nil {
 		r = &memRoom{}
 		l.rooms[room] = r
 	}
+	r.last = now
 	seq := r.head + 1
 	msg := encodeEvent(seq, prefix, suffix)
 	if err := l.bus.Publish(ctx, roomTopic(room), msg); err != nil {

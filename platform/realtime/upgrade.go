@@ -24,8 +24,9 @@ import (
 const connKey = "realtime.conn"
 
 var (
-	errOrigin     = apperr.E(apperr.Forbidden, "origin_not_allowed", "This origin may not open a WebSocket.")
-	errNotUpgrade = apperr.E(apperr.Invalid, "websocket_upgrade_required", "This route only accepts a WebSocket upgrade.")
+	errOrigin        = apperr.E(apperr.Forbidden, "origin_not_allowed", "This origin may not open a WebSocket.")
+	errNotUpgrade    = apperr.E(apperr.Invalid, "websocket_upgrade_required", "This route only accepts a WebSocket upgrade.")
+	errUpgradeFailed = apperr.E(apperr.Unavailable, "websocket_unavailable", "The WebSocket could not be opened; try again.")
 )
 
 // Handler serves GET /api/v1/ws: it checks the Origin (403) and the
@@ -57,18 +58,19 @@ func (h *Hub) Handler() gin.HandlerFunc {
 			httpx.WriteError(gc, apperr.E(apperr.Forbidden, "insufficient_scope", "This token lacks the read scope."))
 			return
 		}
-		if !websocket.IsWebSocketUpgrade(gc.Request) {
+		if !websocket.IsWebSocketUpgrade(gc.Request) || gc.GetHeader("Sec-WebSocket-Version") != "13" ||
+			gc.GetHeader("Sec-WebSocket-Key") == "" {
+			// Checked here so the answer is the JSON envelope, not the
+			// upgrader's plain-text 400.
 			httpx.WriteError(gc, errNotUpgrade)
 			return
 		}
 		c := newConn(h, p, cred)
 		w := &hijackWriter{ResponseWriter: gc.Writer, conn: c, hijacked: make(chan struct{})}
 		req := upgradeRequest(gc.Request)
-		done := make(chan struct{})
+		done := make(chan error, 1)
 		go func() {
-			defer close(done)
-			// A failed handshake is answered by the upgrader (400) through w.
-			_ = h.m.HandleRequestWithKeys(w, req, map[string]any{connKey: c})
+			done <- h.m.HandleRequestWithKeys(w, req, map[string]any{connKey: c})
 		}()
 		// The handler returns as soon as the connection is hijacked: the
 		// socket's read loop then runs on the fresh goroutine above, and
@@ -78,7 +80,10 @@ func (h *Hub) Handler() gin.HandlerFunc {
 		// the handler waits for it to be answered.
 		select {
 		case <-w.hijacked:
-		case <-done:
+		case err := <-done:
+			if !gc.Writer.Written() { // e.g. the hub is closing: melody answered nothing
+				httpx.WriteError(gc, errors.Join(errUpgradeFailed, err))
+			}
 		}
 	}
 }
