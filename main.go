@@ -293,14 +293,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	sagasDone := make(chan struct{})
 	go func() { defer close(sagasDone); _ = a.sagas.Run(bgCtx) }() // resumes unfinished sagas
-	if err := a.cron.Start(bgCtx); err != nil {
+	abort := func(err error) error { // stop what started, then the stores
 		stopBackground()
+		<-sagasDone
 		return errors.Join(err, a.close())
+	}
+	if err := a.cron.Start(bgCtx); err != nil {
+		return abort(err)
 	}
 	if cfg.Jobs.Enabled {
 		if err := a.queue.Start(bgCtx); err != nil {
-			stopBackground()
-			return errors.Join(err, a.close())
+			return abort(errors.Join(err, a.cron.Stop(context.Background())))
 		}
 	}
 	err = server.Serve(ctx, cfg.HTTP, a.engine, log)
