@@ -293,7 +293,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	sagasDone := make(chan struct{})
 	go func() { defer close(sagasDone); _ = a.sagas.Run(bgCtx) }() // resumes unfinished sagas
-	abort := func(err error) error {                               // stop what started, then the stores
+	// abort stops what started, then closes the stores.
+	abort := func(err error) error {
 		stopBackground()
 		<-sagasDone
 		return errors.Join(err, a.close())
