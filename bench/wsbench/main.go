@@ -33,7 +33,7 @@ import (
 
 type config struct {
 	url, token, room, joinType, pubType, listen, redis string
-	n, rate, pid, urls                                 int
+	n, rate, pid                                       int
 	d                                                  time.Duration
 	idle, serve                                        bool
 }

@@ -31,10 +31,11 @@ func (h *Hub) onUserEvent(msg []byte) {
 	if i < 0 {
 		return
 	}
-	user, frame := string(msg[:i]), msg[i+1:]
+	frame := msg[i+1:]
 	h.mu.Lock()
-	conns := make([]*Conn, 0, len(h.byUser[user]))
-	for c := range h.byUser[user] {
+	set := h.byUser[string(msg[:i])] // indexing with string(bytes) does not allocate
+	conns := make([]*Conn, 0, len(set))
+	for c := range set {
 		conns = append(conns, c)
 	}
 	h.mu.Unlock()
