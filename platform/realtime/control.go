@@ -103,22 +103,29 @@ func (h *Hub) recheckLoop(ctx context.Context) {
 }
 
 func (h *Hub) recheck(ctx context.Context) {
-	conns := h.snapshot(func(*Conn) bool { return true })
-	work := make(chan *Conn)
+	// One check per credential, not per socket: a user's tabs and devices
+	// usually share one, and idle sockets should cost next to nothing.
+	byCred := map[string][]*Conn{}
+	for _, c := range h.snapshot(func(*Conn) bool { return true }) {
+		byCred[c.credential] = append(byCred[c.credential], c)
+	}
+	work := make(chan []*Conn)
 	var wg sync.WaitGroup
-	for range min(8, len(conns)) {
+	for range min(8, len(byCred)) {
 		wg.Go(func() {
-			for c := range work {
-				_, err := h.opt.Auth.Authenticate(ctx, c.credential)
+			for cs := range work {
+				_, err := h.opt.Auth.Authenticate(ctx, cs[0].credential)
 				if k := apperr.KindOf(err); err != nil && (k == apperr.Unauthenticated || k == apperr.Forbidden) {
-					c.Close(CloseRevoked, "session revoked")
+					for _, c := range cs {
+						c.Close(CloseRevoked, "session revoked")
+					}
 				}
 			}
 		})
 	}
-	for _, c := range conns {
+	for _, cs := range byCred {
 		select {
-		case work <- c:
+		case work <- cs:
 		case <-ctx.Done():
 		}
 	}
