@@ -9,6 +9,7 @@ import (
 
 	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/saga"
 )
 
 // Register implements Service.
@@ -209,38 +210,46 @@ func (s *service) DeleteUser(ctx context.Context, userID, password string) (stri
 		return "", err
 	}
 	data := deleteAccountData{UserID: userID, WasDisabled: a.Disabled}
-	// Close first, so the 202 is only sent once the account can no longer be
-	// used, and so a fast saga's compensation (reopen) always comes after
-	// this close, never before it. The saga's first step closes again
-	// (idempotent). Known gap: a crash between the close and the saga's
-	// record leaves a closed account whose data is not erased.
-	if err := s.closeAccount(ctx, userID); err != nil {
+	// The account is closed in the transaction that records the saga: the
+	// 202 is only sent once the account can no longer be used, no crash can
+	// leave it closed without a saga to erase it, and a fast saga's
+	// compensation (reopen) always comes after this close. The saga's first
+	// step closes again (idempotent).
+	id, err := s.sagas.StartAsync(ctx, SagaDeleteAccount, data,
+		saga.InTx(func(tx *gorm.DB) error { return s.closeAccountTx(tx, userID) }))
+	if err != nil {
 		return "", err
 	}
-	id, err := s.sagas.StartAsync(ctx, SagaDeleteAccount, data)
-	if err != nil {
-		return "", errors.Join(err, s.reopen(ctx, data))
-	}
+	s.accountClosed(ctx, userID)
 	return id, nil
 }
 
 // closeAccount marks the account deleted and disabled and revokes its
 // sessions and tokens.
 func (s *service) closeAccount(ctx context.Context, userID string) error {
-	now := s.clock()
-	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&accountRow{}).Where("id = ?", userID).
-			Updates(map[string]any{"deleted_at": now, "disabled": true, "updated_at": now}).Error; err != nil {
-			return translate(err, nil)
-		}
-		return s.closeAccess(tx, userID)
-	})
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error { return s.closeAccountTx(tx, userID) })
 	if err == nil {
-		s.sessions.dropUser(userID)
-		s.forgetProfile(ctx, userID)
-		s.closeSockets(ctx, userID)
+		s.accountClosed(ctx, userID)
 	}
 	return err
+}
+
+// closeAccountTx is closeAccount's write, in the caller's transaction.
+func (s *service) closeAccountTx(tx *gorm.DB, userID string) error {
+	now := s.clock()
+	if err := tx.Model(&accountRow{}).Where("id = ?", userID).
+		Updates(map[string]any{"deleted_at": now, "disabled": true, "updated_at": now}).Error; err != nil {
+		return translate(err, nil)
+	}
+	return s.closeAccess(tx, userID)
+}
+
+// accountClosed forgets a closed account in this replica's caches, the
+// shared profile cache and every replica's sockets.
+func (s *service) accountClosed(ctx context.Context, userID string) {
+	s.sessions.dropUser(userID)
+	s.forgetProfile(ctx, userID)
+	s.closeSockets(ctx, userID)
 }
 
 // closeAccess revokes every session and token of a user (in the caller's tx).

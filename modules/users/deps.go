@@ -10,6 +10,7 @@ import (
 	"github.com/fitloop/fitloop/platform/auth"
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
+	"github.com/fitloop/fitloop/platform/saga"
 )
 
 // ProgressSource computes how far a user is toward a goal. The activity module
@@ -36,9 +37,9 @@ func (NopProgress) CurrentProgress(context.Context, string, GoalSpec) (float64, 
 // Sagas runs sagas: platform/saga's orchestrator satisfies it.
 type Sagas interface {
 	// Start runs a saga to its end and returns the failing step's error.
-	Start(ctx context.Context, name string, data any) (string, error)
+	Start(ctx context.Context, name string, data any, opts ...saga.StartOption) (string, error)
 	// StartAsync records a saga and returns its id while it runs.
-	StartAsync(ctx context.Context, name string, data any) (string, error)
+	StartAsync(ctx context.Context, name string, data any, opts ...saga.StartOption) (string, error)
 }
 
 // Planner is told about every new goal so it can adjust suggestions; the

@@ -21,7 +21,7 @@ func TestLeaseFencing(t *testing.T) {
 		now := time.Now().UTC()
 		row := &instanceRow{ID: newID(), Name: "x", Version: 1, State: Running, Data: "{}", CreatedAt: now,
 			UpdatedAt: now}
-		require.NoError(t, s.create(ctx, row))
+		require.NoError(t, s.create(ctx, nil, row))
 
 		_, a, err := s.acquire(ctx, row.ID, "a", now, time.Second)
 		require.NoError(t, err)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/metrics"
@@ -120,8 +122,8 @@ func New(opt Options) (*Orchestrator, error) {
 // nil when it completed, an *Error wrapping the failing step's error when it
 // was compensated or parked, ErrInterrupted when it stopped before its end,
 // or ctx's error when ctx ends first (the saga goes on without the caller).
-func (o *Orchestrator) Start(ctx context.Context, name string, data any) (string, error) {
-	id, done, err := o.launch(ctx, name, data)
+func (o *Orchestrator) Start(ctx context.Context, name string, data any, opts ...StartOption) (string, error) {
+	id, done, err := o.launch(ctx, name, data, opts)
 	if err != nil {
 		return id, err
 	}
@@ -135,15 +137,19 @@ func (o *Orchestrator) Start(ctx context.Context, name string, data any) (string
 
 // StartAsync persists the saga like Start and returns its id at once while a
 // goroutine drives it; its outcome is visible through FindByID.
-func (o *Orchestrator) StartAsync(ctx context.Context, name string, data any) (string, error) {
-	id, _, err := o.launch(ctx, name, data)
+func (o *Orchestrator) StartAsync(ctx context.Context, name string, data any, opts ...StartOption) (string, error) {
+	id, _, err := o.launch(ctx, name, data, opts)
 	return id, err
 }
 
 // launch inserts the instance, leased to this replica and with its first
 // step logged as started — one commit where create, acquire and the first
 // "started" were three — and drives it under that lease.
-func (o *Orchestrator) launch(ctx context.Context, name string, data any) (string, <-chan error, error) {
+func (o *Orchestrator) launch(ctx context.Context, name string, data any, opts []StartOption) (string, <-chan error, error) {
+	var so startOptions
+	for _, opt := range opts {
+		opt(&so)
+	}
 	def, ok := o.reg.Latest(name)
 	if !ok {
 		return "", nil, fmt.Errorf("saga: %s is not registered", name)
@@ -168,13 +174,29 @@ func (o *Orchestrator) launch(ctx context.Context, name string, data any) (strin
 	}
 	started := stepRow{ID: newID(), SagaID: row.ID, Step: 0, Name: def.Steps[0].Name, Phase: PhaseAction,
 		Status: statusStarted, Attempt: 1, At: now}
-	if err := o.store.create(ctx, row, started); err != nil {
+	if err := o.store.create(ctx, so.inTx, row, started); err != nil {
 		o.unclaim(row.ID)
 		return "", nil, fmt.Errorf("saga: %s: create: %w", name, err)
 	}
 	o.met.started.WithLabelValues(name).Inc()
 	done := o.driveAsync(row.ID, func(ctx context.Context) error { return o.driveLeased(ctx, row, l, 0) })
 	return row.ID, done, nil
+}
+
+// StartOption adjusts how Start and StartAsync record a saga.
+type StartOption func(*startOptions)
+
+type startOptions struct {
+	inTx func(tx *gorm.DB) error
+}
+
+// InTx runs fn in the transaction that records the new saga: fn's writes
+// and the saga commit together or not at all. Use it for an effect that must
+// not outlive a saga that was never recorded (users.delete_account closes
+// the account this way: no crash can leave it closed and never erased). An
+// error from fn aborts the start and is returned wrapped.
+func InTx(fn func(tx *gorm.DB) error) StartOption {
+	return func(o *startOptions) { o.inTx = fn }
 }
 
 // spawn drives an instance in a goroutine unless this process already does.

@@ -132,6 +132,31 @@ func TestStart(t *testing.T) {
 			assert.Equal(t, saga.Completed, waitFinal(t, o, id).State)
 		})
 
+		t.Run("in_tx_writes_commit_with_the_saga_or_not_at_all", func(t *testing.T) {
+			count := func(table, where string, args ...any) int64 {
+				var n int64
+				require.NoError(t, db.Read(ctx).Table(table).Where(where, args...).Count(&n).Error)
+				return n
+			}
+			id, err := o.StartAsync(ctx, "test.ok", goalData{UserID: "u4"}, saga.InTx(func(tx *gorm.DB) error {
+				return l.insert(tx, "before-saga", "in-tx-ok", "pre")
+			}))
+			require.NoError(t, err)
+			assert.Equal(t, int64(1), count("saga_test_ledger", "idem_key = ?", "in-tx-ok"))
+			assert.Equal(t, saga.Completed, waitFinal(t, o, id).State)
+
+			before := count("saga_instances", "1 = 1")
+			_, err = o.StartAsync(ctx, "test.ok", goalData{UserID: "u5"}, saga.InTx(func(tx *gorm.DB) error {
+				if err := l.insert(tx, "before-saga", "in-tx-fail", "pre"); err != nil {
+					return err
+				}
+				return errPlanner
+			}))
+			require.ErrorIs(t, err, errPlanner)
+			assert.Zero(t, count("saga_test_ledger", "idem_key = ?", "in-tx-fail"), "fn's write is rolled back")
+			assert.Equal(t, before, count("saga_instances", "1 = 1"), "no saga is recorded")
+		})
+
 		t.Run("rejects_an_unregistered_saga", func(t *testing.T) {
 			_, err := o.Start(ctx, "test.nope", nil)
 			assert.Error(t, err)

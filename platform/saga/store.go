@@ -87,8 +87,13 @@ type lease struct {
 // create inserts a new instance — Start leases it to its own replica in the
 // row itself, so no acquire follows — and its first log entries, in one
 // transaction.
-func (s store) create(ctx context.Context, row *instanceRow, log ...stepRow) error {
+func (s store) create(ctx context.Context, inTx func(*gorm.DB) error, row *instanceRow, log ...stepRow) error {
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if inTx != nil {
+			if err := inTx(tx); err != nil {
+				return err
+			}
+		}
 		if err := tx.Create(row).Error; err != nil {
 			return err
 		}
