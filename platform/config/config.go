@@ -20,6 +20,29 @@ type Config struct {
 	Cron     Cron     `yaml:"cron"`
 	Jobs     Jobs     `yaml:"jobs"`
 	Sagas    Sagas    `yaml:"sagas"`
+	Mongo    Mongo    `yaml:"mongo"`
+	Activity Activity `yaml:"activity"`
+}
+
+// Mongo configures the optional MongoDB (a replica set in production) that
+// can hold the activity module's workouts and samples.
+type Mongo struct {
+	URI      string `yaml:"uri" secret:"true"` // mongodb://host1,host2/?replicaSet=rs0
+	Database string `yaml:"database"`
+	// Timeout bounds connecting and each operation that has no deadline.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Activity configures the activity module.
+type Activity struct {
+	// Store is where workouts and samples live: sql (the main database) or
+	// mongo (mongo.uri).
+	Store string `yaml:"store"`
+	// MaxSamples is the most samples one POST /metrics request may carry.
+	MaxSamples int `yaml:"max_samples"`
+	// MaxBodyBytes bounds a metric batch's body (larger than http.max_body_bytes:
+	// 10,000 samples are about 1.2 MB of JSON).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 
 // Redis configures the optional Redis used for the cache, the bus between
@@ -171,6 +194,8 @@ func Default() Config {
 			Enabled: true, Workers: 2, PollInterval: time.Second, Lease: 5 * time.Minute,
 			MaxAttempts: 8, BackoffBase: 2 * time.Second, BackoffMax: 30 * time.Minute,
 		},
+		Mongo:    Mongo{Database: "fitloop", Timeout: 10 * time.Second},
+		Activity: Activity{Store: "sql", MaxSamples: 10_000, MaxBodyBytes: 4 << 20},
 		Sagas: Sagas{Lease: 30 * time.Second, ResumeInterval: 15 * time.Second, CompensationAttempts: 5,
 			BackoffBase: time.Second, Retention: 30 * 24 * time.Hour},
 		Auth: Auth{

@@ -49,6 +49,24 @@ func (c *Config) Validate() error {
 		bad("log.format", "must be json or text, got %q", c.Log.Format)
 	}
 	c.validateDatabase(bad)
+	switch c.Activity.Store {
+	case "sql":
+	case "mongo":
+		if c.Mongo.URI == "" {
+			bad("mongo.uri", "is required when activity.store is mongo")
+		}
+	default:
+		bad("activity.store", "must be sql or mongo, got %q", c.Activity.Store)
+	}
+	if c.Activity.MaxSamples < 1 {
+		bad("activity.max_samples", "must be at least 1")
+	}
+	if c.Activity.MaxBodyBytes < 1024 {
+		bad("activity.max_body_bytes", "must be at least 1024")
+	}
+	if c.Mongo.Timeout <= 0 {
+		bad("mongo.timeout", "must be a positive duration")
+	}
 	c.validateRuntime(bad)
 	if c.Auth.SigningKey != "" && len(c.Auth.SigningKey) < 32 {
 		bad("auth.signing_key", "must be at least 32 characters (or empty to generate one)")
