@@ -183,3 +183,26 @@ func TestBindJSONBodyLimit(t *testing.T) {
 		assert.Equal(t, 413, resp.StatusCode)
 	})
 }
+
+func TestBodyLimitPerRoute(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, httpx.Options{MaxBodyBytes: 64, BodyLimits: map[string]int64{"POST /big/:id": 1024}})
+	echo := httpx.Handle(func(c *gin.Context) error {
+		var p payload
+		if err := httpx.BindJSON(c, &p); err != nil {
+			return err
+		}
+		c.JSON(200, p)
+		return nil
+	})
+	s.POST("/big/:id", echo)
+	s.POST("/bind", echo)
+	body := `{"name":"` + strings.Repeat("a", 200) + `"}`
+	big := httptest.NewRequest("POST", "/big/1", strings.NewReader(body))
+	big.Header.Set("Content-Type", "application/json")
+	assert.Equal(t, 200, s.do(big).Code, "the route's own limit applies")
+	assert.Equal(t, 413, s.do(post(body, "application/json")).Code, "other routes keep the default")
+	huge := httptest.NewRequest("POST", "/big/1", strings.NewReader(`{"name":"`+strings.Repeat("a", 2000)+`"}`))
+	huge.Header.Set("Content-Type", "application/json")
+	assert.Equal(t, 413, s.do(huge).Code)
+}

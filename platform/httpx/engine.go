@@ -11,7 +11,10 @@ import (
 
 // Options configures the engine.
 type Options struct {
-	MaxBodyBytes   int64
+	MaxBodyBytes int64
+	// BodyLimits overrides MaxBodyBytes for single routes, keyed by method
+	// and gin path ("POST /api/v1/users/:user_id/metrics").
+	BodyLimits     map[string]int64
 	CORSOrigins    []string
 	TrustedProxies []string
 	AccessLog      bool
@@ -35,7 +38,7 @@ func NewEngine(log *slog.Logger, opt Options) *gin.Engine {
 	if len(opt.CORSOrigins) > 0 { // with no origins allowed, CORS has nothing to add
 		e.Use(cors(opt.CORSOrigins))
 	}
-	e.Use(bodyLimit(opt.MaxBodyBytes))
+	e.Use(bodyLimit(opt.MaxBodyBytes, opt.BodyLimits))
 	e.NoRoute(func(c *gin.Context) {
 		WriteError(c, apperr.E(apperr.NotFound, "route_not_found", "No such route."))
 	})

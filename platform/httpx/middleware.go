@@ -179,9 +179,14 @@ func recovery() gin.HandlerFunc {
 	}
 }
 
-// bodyLimit caps every request body; BindJSON reports the overflow as 413.
-func bodyLimit(max int64) gin.HandlerFunc {
+// bodyLimit caps every request body (routes may have their own limit);
+// BindJSON reports the overflow as 413.
+func bodyLimit(def int64, routes map[string]int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		max := def
+		if n, ok := routes[c.Request.Method+" "+c.FullPath()]; ok {
+			max = n
+		}
 		if c.Request.ContentLength > max {
 			WriteError(c, apperr.E(apperr.TooLarge, "body_too_large", "The request body is too large."))
 			return
