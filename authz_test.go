@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -66,21 +67,33 @@ type authzOwner struct {
 	sessionID               string // a second session, not the one token names
 	sagaID                  string // the users.set_goal saga that stored goalID
 	deadJobID               string // a dead job in the queue (the environment's, not the owner's)
+	workoutID               string // a workout logged after the fact (ended)
+	liveWorkoutID           string // a live workout, started and not ended
 }
 
-// params fills a route's path parameters with the owner's objects.
-func (o *authzOwner) params() map[string]string {
-	return map[string]string{
+// params fills route's path parameters with the owner's objects.
+func (o *authzOwner) params(route string) map[string]string {
+	p := map[string]string{
 		"user_id": o.userID, "goal_id": o.goalID, "token_id": o.tokenID, "session_id": o.sessionID,
 		"file": "", // the docs page itself
 		// The admin routes name platform objects, not the owner's.
 		"name": cron.CleanupJobName, "job_id": o.deadJobID, "id": o.sagaID,
+		"metric": "steps",
 	}
+	// The workout routes keep the seed API's name for a workout's id,
+	// session_id: there it names the owner's workout, the live one to end.
+	switch {
+	case strings.HasPrefix(route, "/api/v1/workouts/") && strings.HasSuffix(route, "/end"):
+		p["session_id"] = o.liveWorkoutID
+	case strings.HasPrefix(route, "/api/v1/workouts/"):
+		p["session_id"] = o.workoutID
+	}
+	return p
 }
 
 // secrets are what no other customer or instructor may see in any answer.
 func (o *authzOwner) secrets() []string {
-	return []string{o.email, o.goalID, o.tokenID, o.sessionID, o.apiToken}
+	return []string{o.email, o.goalID, o.tokenID, o.sessionID, o.apiToken, o.workoutID, o.liveWorkoutID}
 }
 
 // authzRow is who gets what on one route.
@@ -167,6 +180,22 @@ var authzRows = map[string]authzRow{
 	// The owner's goal saga completed: an admin may call it but it is not retryable.
 	"POST /api/v1/admin/sagas/:id/retry": {want: [callerCount]int{401, 403, 403, 403, 409}},
 
+	// Workouts and health metrics are private: the workout routes name no
+	// user, so another caller's 404 is the workout's own. Ending and deleting
+	// change the workout, hence an owner per caller.
+	"GET /api/v1/workouts/:session_id": {want: private},
+	"PUT /api/v1/workouts/:session_id": {want: private, body: func(*authzOwner) any {
+		return map[string]any{"notes": "matrix"}
+	}},
+	"DELETE /api/v1/workouts/:session_id":   {fresh: true, want: removed},
+	"POST /api/v1/workouts/:session_id/end": {fresh: true, want: private},
+	"POST /api/v1/users/:user_id/workouts":  {want: created, body: func(*authzOwner) any { return authzWorkout() }},
+	"GET /api/v1/users/:user_id/workouts":   {want: private},
+	// A repeated batch is stored once; every later one answers 200 with duplicates.
+	"POST /api/v1/users/:user_id/metrics":        {want: private, body: func(*authzOwner) any { return authzSamples() }},
+	"GET /api/v1/users/:user_id/metrics":         {want: private},
+	"GET /api/v1/users/:user_id/metrics/:metric": {want: private},
+
 	// Public files: the parameter is a file name, not an object.
 	"GET /api/docs/*file": {want: [callerCount]int{200, 200, 200, 200, 200}},
 }
@@ -182,6 +211,21 @@ var authzNoParamRows = map[string]authzRow{
 
 func authzGoal() map[string]any {
 	return map[string]any{"goal_type": "steps", "target_value": 10000, "target_date": "2099-12-31", "period": "daily"}
+}
+
+// authzWorkout is a finished workout to log, of half an hour three hours ago.
+func authzWorkout() map[string]any {
+	return map[string]any{"workout_type": "running", "duration": 1800,
+		"start_time": time.Now().Add(-3 * time.Hour).UTC().Format(time.RFC3339)}
+}
+
+// authzSamples is a batch of health-metric samples an hour old.
+func authzSamples() map[string]any {
+	at := time.Now().Add(-time.Hour).UTC().Truncate(time.Minute).Format(time.RFC3339)
+	return map[string]any{"samples": []map[string]any{
+		{"metric": "steps", "value": 1200, "recorded_at": at, "source": "matrix"},
+		{"metric": "heart_rate", "value": 64, "recorded_at": at, "source": "matrix"},
+	}}
 }
 
 // authzEnv is the app with its callers.
@@ -203,7 +247,7 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 	cfg.DataDir = t.TempDir()
 	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = a.db.Close() })
+	t.Cleanup(func() { _ = a.close() }) // the hub, the bus and the database
 	// Cleanups run last first: a job run started by a test ends before the
 	// database closes.
 	t.Cleanup(func() { _ = a.cron.Stop(context.Background()) })
@@ -298,10 +342,27 @@ func (e *authzEnv) newOwner(t *testing.T) *authzOwner {
 	}
 	require.NoError(t, json.Unmarshal(body, &tok))
 	o.tokenID, o.apiToken = tok.TokenID, tok.Token
+
+	o.workoutID = e.createdID(t, "/api/v1/users/"+o.userID+"/workouts", o.token, authzWorkout())
+	o.liveWorkoutID = e.createdID(t, "/api/v1/workouts/start", o.token,
+		map[string]any{"user_id": o.userID, "workout_type": "cycling"})
 	require.NotEmpty(t, o.goalID)
 	require.NotEmpty(t, o.tokenID)
 	require.NotEmpty(t, o.sessionID)
 	return o
+}
+
+// createdID posts body and returns the session_id of the 201 answer.
+func (e *authzEnv) createdID(t *testing.T, path, token string, body any) string {
+	t.Helper()
+	status, resp := e.serve(t, "POST", path, token, body)
+	require.Equal(t, 201, status, string(resp))
+	var created struct {
+		SessionID string `json:"session_id"`
+	}
+	require.NoError(t, json.Unmarshal(resp, &created))
+	require.NotEmpty(t, created.SessionID)
+	return created.SessionID
 }
 
 // goalSaga is the id of the users.set_goal saga that stored the goal.
@@ -378,7 +439,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	t.Run("anonymous_callers_get_401_except_on_public_routes", func(t *testing.T) {
 		for _, r := range routes {
 			key := r.Method + " " + r.Path
-			path := fill(t, r.Path, env.shared.params())
+			path := fill(t, r.Path, env.shared.params(r.Path))
 			status, body := env.serve(t, r.Method, path, "", nil)
 			if slices.Contains(authzPublicRoutes, key) {
 				assert.NotEqual(t, 401, status, "%s is public: %s", key, body)
@@ -409,7 +470,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if row.body != nil {
 					body = row.body(owner)
 				}
-				status, resp := env.serve(t, method, fill(t, route, owner.params()), token, body)
+				status, resp := env.serve(t, method, fill(t, route, owner.params(route)), token, body)
 				assert.Equal(t, row.want[caller], status, "%s as %s: %s", key, callerNames[caller], resp)
 				if status == 404 {
 					assert.Contains(t, string(resp), `_not_found"`, "a 404 names what was not found")
@@ -458,6 +519,24 @@ func TestAuthorizationCrossObjects(t *testing.T) {
 			})
 		}
 	}
+	// The workout routes name no user in the path: naming the owner in a
+	// start, or listing one's own workouts, reaches nothing of the owner's.
+	for _, caller := range []int{callerOther, callerInstructor} {
+		t.Run(callerNames[caller]+"_starts_a_workout_for_the_owner", func(t *testing.T) {
+			status, body := env.serve(t, "POST", "/api/v1/workouts/start", env.tokens[caller],
+				map[string]any{"user_id": o.userID, "workout_type": "running"})
+			assert.Equal(t, 404, status, string(body))
+			assert.Contains(t, string(body), `"code":"user_not_found"`)
+		})
+	}
+	for _, caller := range []int{callerOther, callerInstructor, callerAdmin} {
+		t.Run(callerNames[caller]+"_lists_their_own_workouts_only", func(t *testing.T) {
+			status, body := env.serve(t, "GET", "/api/v1/users/"+env.ids[caller]+"/workouts", env.tokens[caller], nil)
+			assert.Equal(t, 200, status, string(body))
+			assert.NotContains(t, string(body), o.workoutID)
+			assert.NotContains(t, string(body), o.liveWorkoutID)
+		})
+	}
 	t.Run("the_owner_still_has_everything", func(t *testing.T) {
 		status, body := env.serve(t, "GET", "/api/v1/users/"+o.userID+"/goals/"+o.goalID, o.token, nil)
 		assert.Equal(t, 200, status, string(body))
@@ -468,6 +547,10 @@ func TestAuthorizationCrossObjects(t *testing.T) {
 		status, body = env.serve(t, "GET", "/api/v1/auth/sessions", o.token, nil)
 		assert.Equal(t, 200, status)
 		assert.Contains(t, string(body), o.sessionID)
+		status, body = env.serve(t, "GET", "/api/v1/users/"+o.userID+"/workouts", o.token, nil)
+		assert.Equal(t, 200, status)
+		assert.Contains(t, string(body), o.workoutID)
+		assert.Contains(t, string(body), o.liveWorkoutID)
 	})
 }
 
@@ -494,6 +577,11 @@ func TestAuthorizationAPITokens(t *testing.T) {
 		{"PUT", u + "/password", map[string]any{"current_password": o.password, "new_password": "Another-Passphrase-1"}, http.StatusForbidden},
 		{"GET", "/api/v1/auth/sessions", nil, http.StatusForbidden},
 		{"GET", "/api/v1/users/" + env.ids[callerOther] + "/goals", nil, http.StatusNotFound},
+		{"GET", u + "/workouts", nil, http.StatusOK},
+		{"GET", "/api/v1/workouts/" + o.workoutID, nil, http.StatusOK},
+		{"POST", u + "/metrics", authzSamples(), http.StatusOK},
+		{"GET", u + "/metrics/steps", nil, http.StatusOK},
+		{"GET", "/api/v1/users/" + env.ids[callerOther] + "/workouts", nil, http.StatusNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+"_"+strings.TrimPrefix(tt.path, "/api/v1/"), func(t *testing.T) {

@@ -36,7 +36,7 @@ func contractApp(tb testing.TB) *app {
 	cfg.DataDir = tb.TempDir()
 	a, err := newApp(tb.Context(), cfg, slog.New(slog.DiscardHandler))
 	require.NoError(tb, err)
-	tb.Cleanup(func() { _ = a.db.Close() })
+	tb.Cleanup(func() { _ = a.close() })
 	return a
 }
 

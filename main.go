@@ -17,11 +17,11 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/fitloop/fitloop/migrations"
+	"github.com/fitloop/fitloop/modules/activity"
 	"github.com/fitloop/fitloop/modules/users"
 	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/auth"
@@ -35,6 +35,7 @@ import (
 	"github.com/fitloop/fitloop/platform/jobs"
 	"github.com/fitloop/fitloop/platform/logging"
 	"github.com/fitloop/fitloop/platform/metrics"
+	"github.com/fitloop/fitloop/platform/mongo"
 	"github.com/fitloop/fitloop/platform/realtime"
 	"github.com/fitloop/fitloop/platform/redisx"
 	"github.com/fitloop/fitloop/platform/saga"
@@ -110,17 +111,19 @@ func (e usageError) Error() string { return string(e) }
 
 // app is the assembled program: the database, the modules and the router.
 type app struct {
-	db      *database.DB
-	redis   *redisx.Redis // nil without Redis
-	cache   cache.Cache
-	bus     bus.Bus
-	users   *users.Module
-	engine  *gin.Engine
-	metrics *metrics.Registry
-	sagas   *saga.Orchestrator
-	cron    *cron.Scheduler
-	queue   *jobs.Queue
-	hub     *realtime.Hub
+	db       *database.DB
+	redis    *redisx.Redis // nil without Redis
+	mongo    *mongo.Mongo  // nil unless activity.store is mongo
+	cache    cache.Cache
+	bus      bus.Bus
+	users    *users.Module
+	activity *activity.Module
+	engine   *gin.Engine
+	metrics  *metrics.Registry
+	sagas    *saga.Orchestrator
+	cron     *cron.Scheduler
+	queue    *jobs.Queue
+	hub      *realtime.Hub
 }
 
 // openDB opens and migrates the database.
@@ -180,17 +183,32 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	if a.hub, err = newHub(cfg, log, a); err != nil {
 		return nil, err
 	}
+	idempotent := idempotency.Middleware(a.db, cfg.HTTP.IdempotencyTTL, nil)
+	var store activity.Store // nil: the SQL store on a.db
+	if cfg.Activity.Store == "mongo" {
+		if a.mongo, err = mongo.Open(cfg.Mongo); err != nil {
+			return nil, err
+		}
+		if store, err = activity.NewMongoStore(ctx, a.mongo.DB); err != nil {
+			return nil, err
+		}
+	}
+	a.activity, err = activity.New(activity.Deps{DB: a.db, Store: store, Users: usersForActivity{a}, Log: log,
+		MaxSamples: cfg.Activity.MaxSamples, Idempotent: idempotent})
+	if err != nil {
+		return nil, err
+	}
 	a.users, err = users.New(users.Deps{DB: a.db, Log: log, Auth: cfg.Auth, Signer: signer, Sagas: a.sagas,
-		Cache: a.cache, Sockets: a.hub,
+		Cache: a.cache, Sockets: a.hub, Erasers: []users.AccountEraser{a.activity},
 		Failures:   auth.NewCacheCounter(a.cache, cfg.Auth.LoginMaxFailures, cfg.Auth.LoginWindow),
-		Idempotent: idempotency.Middleware(a.db, cfg.HTTP.IdempotencyTTL, nil)})
+		Idempotent: idempotent})
 	if err != nil {
 		return nil, err
 	}
 	if err = a.users.Sagas(sagaReg); err != nil {
 		return nil, err
 	}
-	if err = a.cron.Register(idempotency.CleanupJob(a.db), jobsCleanup(a.db), sagaCleanup(a.db, cfg.Sagas.Retention)); err != nil {
+	if err = a.cron.Register(idempotency.CleanupJob(a.db), jobs.CleanupJob(a.db), saga.CleanupJob(a.db, cfg.Sagas.Retention)); err != nil {
 		return nil, err
 	}
 	a.routes(cfg, log)
@@ -204,6 +222,7 @@ func (a *app) routes(cfg config.Config, log *slog.Logger) {
 	a.engine = httpx.NewEngine(log, httpx.Options{
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, CORSOrigins: cfg.HTTP.CORSOrigins,
 		TrustedProxies: cfg.HTTP.TrustedProxies, AccessLog: cfg.HTTP.AccessLog, Observe: a.metrics.Observe,
+		BodyLimits: map[string]int64{"POST /api/v1" + activity.MetricsRoute: cfg.Activity.MaxBodyBytes},
 	})
 	fsys, _ := migrations.FS(a.db.Dialect())
 	required := map[string]server.Check{
@@ -215,6 +234,9 @@ func (a *app) routes(cfg config.Config, log *slog.Logger) {
 			return nil
 		},
 	}
+	if a.mongo != nil {
+		required["mongo"] = a.mongo.Ping
+	}
 	optional := map[string]server.Check{}
 	if a.redis != nil {
 		optional["redis"] = a.redis.Check // behind its breaker the API keeps answering
@@ -224,6 +246,7 @@ func (a *app) routes(cfg config.Config, log *slog.Logger) {
 	web.Register(a.engine)
 	api := a.engine.Group("/api/v1")
 	a.users.RegisterRoutes(api)
+	a.activity.RegisterRoutes(api, a.users.Authenticator())
 	api.GET("/ws", a.hub.Handler()) // authenticates at upgrade itself
 	admin := api.Group("/admin", auth.Require(a.users.Authenticator(), auth.Options{}), auth.RequireRole(auth.RoleAdmin))
 	a.cron.RegisterAdminRoutes(admin)
@@ -231,21 +254,15 @@ func (a *app) routes(cfg config.Config, log *slog.Logger) {
 	a.sagas.RegisterAdminRoutes(admin)
 }
 
-// sagaCleanup deletes finished sagas older than the retention.
-func sagaCleanup(db *database.DB, retention time.Duration) cron.Job {
-	return cron.Job{Name: "saga.cleanup", Schedule: "@daily", Run: func(ctx context.Context) error {
-		_, err := saga.Cleanup(ctx, db, time.Now().Add(-retention))
-		return err
-	}}
-}
+// usersForActivity gives the activity module what it reads about users.
+type usersForActivity struct{ a *app }
 
-// jobsCleanup deletes succeeded queue jobs after a week (dead ones stay for
-// inspection).
-func jobsCleanup(db *database.DB) cron.Job {
-	return cron.Job{Name: "jobs.cleanup", Schedule: "@daily", Run: func(ctx context.Context) error {
-		_, err := jobs.Cleanup(ctx, db, time.Now().AddDate(0, 0, -7))
-		return err
-	}}
+func (u usersForActivity) Basics(ctx context.Context, userID string) (*activity.UserBasics, error) {
+	b, err := u.a.users.Service().Basics(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return &activity.UserBasics{UserID: b.UserID, Timezone: b.Timezone, WeightKG: b.WeightKG}, nil
 }
 
 // newHub builds the realtime hub. It authenticates through the users module,
@@ -267,18 +284,16 @@ func newHub(cfg config.Config, log *slog.Logger, a *app) (*realtime.Hub, error) 
 // close releases what newApp opened, in reverse order.
 func (a *app) close() error {
 	var errs []error
-	if a.hub != nil {
-		errs = append(errs, a.hub.Close())
+	closeIf := func(open bool, close func() error) {
+		if open {
+			errs = append(errs, close())
+		}
 	}
-	if a.bus != nil {
-		errs = append(errs, a.bus.Close())
-	}
-	if a.redis != nil {
-		errs = append(errs, a.redis.Close())
-	}
-	if a.db != nil {
-		errs = append(errs, a.db.Close())
-	}
+	closeIf(a.hub != nil, func() error { return a.hub.Close() })
+	closeIf(a.bus != nil, func() error { return a.bus.Close() })
+	closeIf(a.redis != nil, func() error { return a.redis.Close() })
+	closeIf(a.mongo != nil, func() error { return a.mongo.Close(context.Background()) })
+	closeIf(a.db != nil, func() error { return a.db.Close() })
 	return errors.Join(errs...)
 }
 
@@ -330,22 +345,7 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []st
 	if err != nil {
 		return err
 	}
-	if args[0] == "up" {
-		n, err := db.Migrate(ctx, fsys)
-		if err == nil {
-			fmt.Fprintf(out, "applied %d migration(s)\n", n)
-		}
-		return err
-	}
-	st, err := db.MigrationStatuses(ctx, fsys)
-	for _, m := range st {
-		state := "pending"
-		if m.Applied {
-			state = "applied"
-		}
-		fmt.Fprintf(out, "%05d  %-8s %s\n", m.Version, state, m.Name)
-	}
-	return err
+	return db.MigrateCommand(ctx, fsys, args[0] == "up", out)
 }
 
 // admin runs `admin create-user`: how a fresh install gets its first admin.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,7 +11,12 @@ import (
 	"github.com/fitloop/fitloop/platform/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" { // a server child of TestKill9KeepsAcknowledgedSamples
+		os.Exit(run(context.Background(), []string{"serve"}, os.Stdout, os.Stderr))
+	}
+	testkit.Main(m)
+}
 
 // TestServeOnPostgres runs the same binary on PostgreSQL by changing the two
 // keys the README promises: database.driver and database.dsn.

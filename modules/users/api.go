@@ -64,6 +64,11 @@ type Service interface {
 	FindTokens(ctx context.Context, userID string) ([]*Token, error)
 	DeleteToken(ctx context.Context, userID, tokenID string) error
 
+	// Basics returns what other modules need to know about a live account
+	// (time zone, weight). It checks no caller: modules call it after
+	// their own authorization. Errors: NotFound (user_not_found).
+	Basics(ctx context.Context, userID string) (*UserBasics, error)
+
 	// FindUsers and AdminUpdateUser are for admins only (Forbidden otherwise).
 	FindUsers(ctx context.Context, f UserFilter) ([]*Profile, error)
 	AdminUpdateUser(ctx context.Context, userID string, upd AdminUpdate) (*Profile, error)
@@ -81,6 +86,14 @@ var (
 	ErrForbidden          = apperr.E(apperr.Forbidden, "forbidden", "You may not do this.")
 	ErrWrongPassword      = &apperr.Error{Kind: apperr.Forbidden, Code: "wrong_password", Message: "The current password is wrong.", Fields: map[string]string{"current_password": "is wrong"}}
 )
+
+// UserBasics is what other modules read about a user.
+type UserBasics struct {
+	UserID   string
+	Role     string
+	Timezone string   // IANA name, "UTC" by default
+	WeightKG *float64 // nil when never given
+}
 
 // RegisterInput is the body of POST /users/register.
 type RegisterInput struct {

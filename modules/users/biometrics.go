@@ -33,6 +33,24 @@ func (s *service) FindBiometrics(ctx context.Context, userID string) (*Biometric
 	return biometricsDTO(row, hist), nil
 }
 
+// Basics implements Service.
+func (s *service) Basics(ctx context.Context, userID string) (*UserBasics, error) {
+	q := s.db.Read(ctx)
+	a, err := s.store.accountByID(q, userID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.store.biometrics(q, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := &UserBasics{UserID: a.ID, Role: a.Role, Timezone: a.Timezone}
+	if b != nil {
+		out.WeightKG = b.WeightKG
+	}
+	return out, nil
+}
+
 // UpdateBiometrics implements Service: every change of weight appends a dated
 // measurement to the history.
 func (s *service) UpdateBiometrics(ctx context.Context, userID string, upd BiometricsUpdate) (*Biometrics, error) {

@@ -27,10 +27,8 @@ type deleteRequest struct {
 
 func (h *handlers) deleteUser(c *gin.Context) error {
 	var body deleteRequest
-	if c.Request.ContentLength != 0 {
-		if err := httpx.BindJSON(c, &body); err != nil {
-			return err
-		}
+	if err := httpx.BindOptionalJSON(c, &body); err != nil {
+		return err
 	}
 	id, err := h.svc.DeleteUser(c.Request.Context(), c.Param("user_id"), body.Password)
 	if err != nil {

@@ -63,26 +63,10 @@ func (s *service) clock() time.Time { return s.now().UTC() }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// caller returns the authenticated principal or Unauthenticated.
-func caller(ctx context.Context) (*auth.Principal, error) {
-	p := auth.PrincipalFrom(ctx)
-	if p == nil {
-		return nil, auth.Unauthenticated
-	}
-	return p, nil
-}
+func caller(ctx context.Context) (*auth.Principal, error) { return auth.Caller(ctx) }
 
-// selfOrAdmin returns the caller when they may act for userID; anyone else
-// gets notFound so the object's existence does not leak.
 func selfOrAdmin(ctx context.Context, userID string, notFound error) (*auth.Principal, error) {
-	p, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !p.CanActFor(userID) {
-		return nil, notFound
-	}
-	return p, nil
+	return auth.SelfOrAdmin(ctx, userID, notFound)
 }
 
 func requireAdmin(ctx context.Context) (*auth.Principal, error) {

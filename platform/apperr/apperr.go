@@ -57,6 +57,9 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  map[string]string
+	// Details are facts a client can act on, e.g. the id of the resource
+	// that conflicts: {"session_id": "..."}.
+	Details map[string]string
 	// RetryAfter, when positive, is sent as a Retry-After header (seconds).
 	RetryAfter int
 	// Err is an underlying cause; it is logged, never shown.

@@ -152,7 +152,8 @@ func TestMiddleware(t *testing.T) {
 		{"metrics_token_cannot_write_generally", "POST", "/require", "Bearer tok-metrics", result{403, "insufficient_scope", ""}},
 
 		// Explicit scope
-		{"explicit_scope_refuses_write", "POST", "/metrics-scope", "Bearer tok-rw", result{403, "insufficient_scope", ""}},
+		{"explicit_metrics_scope_accepts_a_write_token", "POST", "/metrics-scope", "Bearer tok-rw", result{200, "", "u-cust"}},
+		{"explicit_scope_refuses_a_read_token", "POST", "/metrics-scope", "Bearer tok-read", result{403, "insufficient_scope", ""}},
 		{"explicit_scope_refuses_read_on_get", "GET", "/metrics-scope", "Bearer tok-read", result{403, "insufficient_scope", ""}},
 		{"explicit_scope_accepts_its_token", "POST", "/metrics-scope", "Bearer tok-metrics", result{200, "", "u-cust"}},
 		{"explicit_scope_session_has_every_scope", "POST", "/metrics-scope", "Bearer customer", result{200, "", "u-cust"}},

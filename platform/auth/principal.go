@@ -42,8 +42,11 @@ type Principal struct {
 func (p *Principal) IsAdmin() bool { return p.Role == RoleAdmin }
 
 // HasScope reports whether the principal may act with scope s.
+// A write token may also post metrics (metrics:write is the narrower grant
+// for device bridges).
 func (p *Principal) HasScope(s string) bool {
-	return p.SessionID != "" || slices.Contains(p.Scopes, s)
+	return p.SessionID != "" || slices.Contains(p.Scopes, s) ||
+		(s == ScopeMetricsWrite && slices.Contains(p.Scopes, ScopeWrite))
 }
 
 // CanActFor reports whether the principal is userID or an admin.
@@ -66,6 +69,28 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 func PrincipalFrom(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p
+}
+
+// Caller returns the authenticated principal in ctx or Unauthenticated.
+func Caller(ctx context.Context) (*Principal, error) {
+	p := PrincipalFrom(ctx)
+	if p == nil {
+		return nil, Unauthenticated
+	}
+	return p, nil
+}
+
+// SelfOrAdmin returns the caller when they may act for userID; anyone else
+// gets notFound, so the existence of another user's object does not leak.
+func SelfOrAdmin(ctx context.Context, userID string, notFound error) (*Principal, error) {
+	p, err := Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.CanActFor(userID) {
+		return nil, notFound
+	}
+	return p, nil
 }
 
 // From returns the request's principal, or nil for anonymous requests.

@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
@@ -69,4 +70,25 @@ func (db *DB) Pending(ctx context.Context, fsys fs.FS) (bool, error) {
 		return false, err
 	}
 	return p.HasPending(ctx)
+}
+
+// MigrateCommand is `fitloop migrate up|status`: it applies the pending
+// migrations (up) or lists every migration with its state, writing to out.
+func (db *DB) MigrateCommand(ctx context.Context, fsys fs.FS, up bool, out io.Writer) error {
+	if up {
+		n, err := db.Migrate(ctx, fsys)
+		if err == nil {
+			fmt.Fprintf(out, "applied %d migration(s)\n", n)
+		}
+		return err
+	}
+	st, err := db.MigrationStatuses(ctx, fsys)
+	for _, m := range st {
+		state := "pending"
+		if m.Applied {
+			state = "applied"
+		}
+		fmt.Fprintf(out, "%05d  %-8s %s\n", m.Version, state, m.Name)
+	}
+	return err
 }

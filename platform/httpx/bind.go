@@ -49,6 +49,23 @@ func BindJSON(c *gin.Context, dst any) error {
 	return nil
 }
 
+// BindOptionalJSON is BindJSON for a body that may be absent: an empty or
+// blank body (with or without a Content-Length) leaves dst as it is.
+func BindOptionalJSON(c *gin.Context, dst any) error {
+	if c.Request.Body == nil || c.Request.Body == http.NoBody {
+		return nil
+	}
+	raw, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(raw))
+	return BindJSON(c, dst)
+}
+
 func tooLarge(err error) bool {
 	var mbe *http.MaxBytesError
 	return errors.As(err, &mbe)

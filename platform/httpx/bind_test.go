@@ -206,3 +206,48 @@ func TestBodyLimitPerRoute(t *testing.T) {
 	huge.Header.Set("Content-Type", "application/json")
 	assert.Equal(t, 413, s.do(huge).Code)
 }
+
+func TestBindOptionalJSON(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, httpx.Options{MaxBodyBytes: 64})
+	s.POST("/opt", httpx.Handle(func(c *gin.Context) error {
+		p := payload{Name: "unset"}
+		if err := httpx.BindOptionalJSON(c, &p); err != nil {
+			return err
+		}
+		c.JSON(200, p)
+		return nil
+	}))
+	req := func(body string, chunked bool, ct string) *http.Request {
+		r := httptest.NewRequest("POST", "/opt", strings.NewReader(body))
+		if chunked {
+			r = httptest.NewRequest("POST", "/opt", io.MultiReader(strings.NewReader(body)))
+			r.ContentLength = -1
+		}
+		if ct != "" {
+			r.Header.Set("Content-Type", ct)
+		}
+		return r
+	}
+	for _, tt := range []struct {
+		name, body string
+		chunked    bool
+		ct         string
+		code       int
+		want       string
+	}{
+		{"no_body", "", false, "", 200, `"name":"unset"`},
+		{"empty_chunked_body_without_content_type", "", true, "", 200, `"name":"unset"`},
+		{"blank_body", "  \n", false, "application/json", 200, `"name":"unset"`},
+		{"a_body_is_bound", `{"name":"x"}`, true, "application/json", 200, `"name":"x"`},
+		{"a_body_needs_json", `{"name":"x"}`, false, "text/plain", 415, "unsupported_media_type"},
+		{"a_bad_body_is_refused", `{"name":`, false, "application/json", 400, "invalid_json"},
+		{"an_oversize_body_is_413", `{"name":"` + strings.Repeat("a", 100) + `"}`, true, "application/json", 413, "body_too_large"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := s.do(req(tt.body, tt.chunked, tt.ct))
+			assert.Equal(t, tt.code, w.Code, w.Body.String())
+			assert.Contains(t, w.Body.String(), tt.want)
+		})
+	}
+}

@@ -52,6 +52,7 @@ type ErrorDetail struct {
 	Code      string            `json:"code"`
 	Message   string            `json:"message"`
 	Fields    map[string]string `json:"fields,omitempty"`
+	Details   map[string]string `json:"details,omitempty"`
 	RequestID string            `json:"request_id,omitempty"`
 }
 
@@ -74,7 +75,7 @@ func WriteError(c *gin.Context, err error) {
 		c.Header("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	c.AbortWithStatusJSON(StatusOf(e.Kind), ErrorBody{Error: ErrorDetail{
-		Code: e.Code, Message: e.Message, Fields: e.Fields, RequestID: RequestID(c),
+		Code: e.Code, Message: e.Message, Fields: e.Fields, Details: e.Details, RequestID: RequestID(c),
 	}})
 }
 

@@ -124,6 +124,7 @@ func newRecord(c *gin.Context, key string, now time.Time, ttl time.Duration) (*r
 	if p := auth.From(c); p != nil {
 		user = p.UserID
 	}
+	now = now.UTC().Truncate(time.Microsecond) // the fencing token; see record
 	return &record{UserID: user, Method: c.Request.Method, Route: c.FullPath(), IdemKey: key,
 		RequestHash: hex.EncodeToString(h.Sum(nil)), State: stateInFlight, CreatedAt: now, ExpiresAt: now.Add(ttl)}, nil
 }

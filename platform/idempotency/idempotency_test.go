@@ -273,3 +273,78 @@ func TestCleanup(t *testing.T) {
 		require.NoError(t, job.Run(context.Background()))
 	})
 }
+
+// TestTakeOverFencesTheOldOwner covers a key whose first request (A) is so
+// slow that its claim looks abandoned and a retry (B) takes it over: when A
+// finally finishes, its answer must neither overwrite nor delete B's claim.
+func TestTakeOverFencesTheOldOwner(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		t.Run("the_old_owner_cannot_store_its_answer", func(t *testing.T) {
+			testTakeOver(t, db, "k-fence-complete", http.StatusCreated)
+		})
+		t.Run("the_old_owner_cannot_release_the_key", func(t *testing.T) {
+			testTakeOver(t, db, "k-fence-release", http.StatusServiceUnavailable)
+		})
+	})
+}
+
+// testTakeOver runs A (answering aStatus, which it would store or release)
+// and B on one key, with B taking over while A still runs.
+func testTakeOver(t *testing.T, db *database.DB, key string, aStatus int) {
+	a := newApp(t, db)
+	// Nanoseconds and an offset other than UTC: the claim's created_at, the
+	// fencing token, must still match exactly on both backends.
+	start := time.Date(2030, 1, 1, 12, 0, 0, 123456789, time.FixedZone("UTC+1", 3600))
+	a.now.Store(&start)
+	entered := make(chan int64)
+	finish := map[int64]chan struct{}{1: make(chan struct{}), 2: make(chan struct{})}
+	a.setBehaviour(func(c *gin.Context, call int64) bool {
+		if gate := finish[call]; gate != nil {
+			entered <- call
+			<-gate
+		}
+		if call == 1 && aStatus != http.StatusCreated {
+			c.JSON(aStatus, gin.H{"call": call})
+			return true
+		}
+		return false
+	})
+	post := func() <-chan *httptest.ResponseRecorder {
+		out := make(chan *httptest.ResponseRecorder, 1)
+		go func() { out <- a.post("1", `{"a":1}`, key, "u1") }()
+		return out
+	}
+
+	answerA := post()
+	require.Equal(t, int64(1), <-entered)
+	a.advance(idempotency.AbandonAfter)
+	answerB := post()
+	require.Equal(t, int64(2), <-entered, "B takes over A's claim")
+	assert.Equal(t, start.Add(idempotency.AbandonAfter).UTC().Truncate(time.Microsecond), claimedAt(t, db, key),
+		"the claim is B's, and its time reads back exactly as written")
+
+	close(finish[1])
+	assert.Equal(t, aStatus, (<-answerA).Code, "A still answers its own client")
+	w := a.post("1", `{"a":1}`, key, "u1")
+	assert.Equal(t, http.StatusConflict, w.Code, "B still holds the key: A neither stored nor released it")
+	assert.Contains(t, w.Body.String(), `"idempotency_in_flight"`)
+
+	close(finish[2])
+	b := <-answerB
+	require.Equal(t, http.StatusCreated, b.Code)
+	assert.Contains(t, b.Body.String(), `"call":2`)
+	w = a.post("1", `{"a":1}`, key, "u1")
+	assert.Equal(t, "true", w.Header().Get(idempotency.ReplayedHeader), "B stored its answer")
+	assert.Equal(t, b.Body.String(), w.Body.String())
+	assert.Equal(t, int64(2), a.calls.Load())
+}
+
+// claimedAt reads the created_at of key's row.
+func claimedAt(tb testing.TB, db *database.DB, key string) time.Time {
+	tb.Helper()
+	var at time.Time
+	require.NoError(tb, db.Read(context.Background()).
+		Raw(`SELECT created_at FROM idempotency_keys WHERE idem_key = ?`, key).Row().Scan(&at))
+	return at.UTC()
+}

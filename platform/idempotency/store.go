@@ -23,6 +23,13 @@ const (
 const abandonAfter = 5 * time.Minute
 
 // record is one row of idempotency_keys.
+//
+// CreatedAt is also the claim's fencing token: a claim taken over after
+// abandonAfter gets a new one, so complete and release, which match it, can
+// no longer touch the row once the key has a new owner. It must therefore
+// come back from the database exactly as it was written: newRecord keeps it
+// in UTC (SQLite stores times as text with their offset, and compares them as
+// text) at microsecond precision (PostgreSQL's).
 type record struct {
 	UserID       string
 	Method       string
@@ -81,12 +88,20 @@ func claim(ctx context.Context, db *database.DB, rec *record) (*record, error) {
 	return held, nil
 }
 
-// complete stores the answer of rec's request.
+// owned narrows scope to rec's own in-flight claim: the same request, and the
+// claim's fencing token, so a request whose key was taken over while it ran
+// (its replica seemed dead) cannot change the new owner's row.
+func (r *record) owned(tx *gorm.DB) *gorm.DB {
+	return r.scope(tx).Where("request_hash = ? AND state = ? AND created_at = ?",
+		r.RequestHash, stateInFlight, r.CreatedAt)
+}
+
+// complete stores the answer of rec's request, unless the key has another
+// owner by now.
 func complete(ctx context.Context, db *database.DB, rec *record) error {
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		return rec.scope(tx).Where("request_hash = ? AND state = ?", rec.RequestHash, stateInFlight).
-			Updates(map[string]any{"state": stateDone, "status": rec.Status, "response_body": rec.ResponseBody,
-				"content_type": rec.ContentType}).Error
+		return rec.owned(tx).Updates(map[string]any{"state": stateDone, "status": rec.Status,
+			"response_body": rec.ResponseBody, "content_type": rec.ContentType}).Error
 	})
 	if err != nil {
 		return fmt.Errorf("idempotency: store answer: %w", err)
@@ -94,11 +109,11 @@ func complete(ctx context.Context, db *database.DB, rec *record) error {
 	return nil
 }
 
-// release deletes rec's in-flight claim so the client may retry.
+// release deletes rec's in-flight claim so the client may retry, unless the
+// key has another owner by now.
 func release(ctx context.Context, db *database.DB, rec *record) error {
 	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		return tx.Where("user_id = ? AND method = ? AND route = ? AND idem_key = ? AND request_hash = ? AND state = ?",
-			rec.UserID, rec.Method, rec.Route, rec.IdemKey, rec.RequestHash, stateInFlight).Delete(&record{}).Error
+		return rec.owned(tx).Delete(&record{}).Error
 	})
 	if err != nil {
 		return fmt.Errorf("idempotency: release key: %w", err)

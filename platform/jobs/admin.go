@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/cron"
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/httpx"
 )
@@ -147,4 +148,13 @@ func Cleanup(ctx context.Context, db *database.DB, before time.Time) (int64, err
 			return total, nil
 		}
 	}
+}
+
+// CleanupJob is the daily cron job deleting succeeded jobs after a week
+// (dead ones stay for inspection).
+func CleanupJob(db *database.DB) cron.Job {
+	return cron.Job{Name: "jobs.cleanup", Schedule: "@daily", Run: func(ctx context.Context) error {
+		_, err := Cleanup(ctx, db, time.Now().AddDate(0, 0, -7))
+		return err
+	}}
 }

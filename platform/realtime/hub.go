@@ -84,10 +84,18 @@ type Hub struct {
 	handlers map[string]HandlerFunc
 	hmu      sync.RWMutex
 
-	mu     sync.Mutex
-	conns  map[*Conn]struct{}
-	byUser map[string]map[*Conn]struct{}
-	rooms  map[string]*room
+	mu      sync.Mutex
+	conns   map[*Conn]struct{}
+	byUser  map[string]map[*Conn]struct{}
+	rooms   map[string]*room
+	closing bool // Close has begun: no new handshakes, new sessions are closed at once
+
+	// serving counts the goroutines running melody's HandleRequestWithKeys.
+	// Close waits for them before it stops melody: melody sends every
+	// session's register and unregister to its hub goroutine on unbuffered
+	// channels, so a session that reaches either after that goroutine has
+	// exited blocks forever (a goroutine and its socket leaked per session).
+	serving sync.WaitGroup
 
 	unsubs []func()
 	stop   context.CancelFunc
@@ -159,10 +167,31 @@ func (h *Hub) Len() int {
 	return len(h.conns)
 }
 
-// Close closes every connection with 1001 and leaves the bus.
+// closeCode and closeReason are what every connection gets when the hub closes.
+const closeCode, closeReason = 1001, "server shutting down"
+
+// Close closes every connection with 1001 and leaves the bus. It returns
+// once every connection has ended (a client that does not read is cut after
+// WriteWait). Upgrades it races with are either refused or closed at once.
 func (h *Hub) Close() error {
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		return melody.ErrClosed
+	}
+	h.closing = true
+	conns := make([]*Conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
 	h.stop()
 	<-h.done
+	// Sessions registered after the snapshot close themselves (register).
+	for _, c := range conns {
+		c.Close(closeCode, closeReason)
+	}
+	h.serving.Wait()
 	h.unsubscribeAll()
 	h.mu.Lock()
 	for _, r := range h.rooms {
@@ -172,12 +201,27 @@ func (h *Hub) Close() error {
 	}
 	h.rooms = map[string]*room{}
 	h.mu.Unlock()
-	return h.m.CloseWithMsg(melody.FormatCloseMessage(1001, "server shutting down"))
+	// No session is left: this only stops melody's hub goroutine.
+	return h.m.CloseWithMsg(melody.FormatCloseMessage(closeCode, closeReason))
 }
 
-// register indexes c once its session is open.
+// startServing counts a handshake about to be handed to melody, unless the
+// hub is closing.
+func (h *Hub) startServing() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.serving.Add(1) // under mu, so never after Close's Wait has begun
+	return true
+}
+
+// register indexes c once its session is open, or closes it when the hub is
+// closing and Close's snapshot of the connections missed it.
 func (h *Hub) register(c *Conn) {
 	h.mu.Lock()
+	closing := h.closing
 	h.conns[c] = struct{}{}
 	u := h.byUser[c.principal.UserID]
 	if u == nil {
@@ -187,6 +231,9 @@ func (h *Hub) register(c *Conn) {
 	u[c] = struct{}{}
 	h.mu.Unlock()
 	h.metrics.connections.Inc()
+	if closing {
+		c.Close(closeCode, closeReason)
+	}
 }
 
 func (h *Hub) unregister(c *Conn) {

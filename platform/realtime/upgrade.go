@@ -65,12 +65,17 @@ func (h *Hub) Handler() gin.HandlerFunc {
 			httpx.WriteError(gc, errNotUpgrade)
 			return
 		}
+		if !h.startServing() {
+			httpx.WriteError(gc, errors.Join(errUpgradeFailed, melody.ErrClosed))
+			return
+		}
 		c := newConn(h, p, strings.Clone(cred)) // not a substring pinning the request
 		w := &hijackWriter{ResponseWriter: gc.Writer, conn: c, hijacked: make(chan struct{})}
 		done := make(chan error, 1)
 		// w and r are arguments, not captured, so that they are garbage once
 		// the session exists (see HandleConnect).
 		go func(w http.ResponseWriter, r *http.Request) {
+			defer h.serving.Done()
 			done <- h.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c})
 		}(w, gc.Request)
 		// The handler returns as soon as the connection is hijacked: the

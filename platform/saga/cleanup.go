@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/fitloop/fitloop/platform/cron"
 	"github.com/fitloop/fitloop/platform/database"
 )
 
@@ -57,4 +58,13 @@ func Cleanup(ctx context.Context, db *database.DB, before time.Time) (int, error
 		return total, fmt.Errorf("saga: cleanup effects: %w", err)
 	}
 	return total, nil
+}
+
+// CleanupJob is the daily cron job deleting finished sagas older than
+// retention.
+func CleanupJob(db *database.DB, retention time.Duration) cron.Job {
+	return cron.Job{Name: "saga.cleanup", Schedule: "@daily", Run: func(ctx context.Context) error {
+		_, err := Cleanup(ctx, db, time.Now().Add(-retention))
+		return err
+	}}
 }

@@ -1,6 +1,8 @@
 // Package testkit holds test machinery: HTTP scenario tables (Scenario) and
-// throwaway servers — today PostgreSQL (Postgres), later Redis and a
-// Mongo-compatible server in the same shape.
+// throwaway servers: PostgreSQL (Postgres), redis-server in every topology
+// (Redis, RedisRing, RedisCluster, RedisSentinel) and FerretDB v1.24 as the
+// Mongo-compatible server (Mongo; FITLOOP_TEST_FERRETDB names a built
+// binary, otherwise .ci/ferretdb is built once into the user's cache).
 //
 // Each server is started at most once per test binary, on first use, and every
 // test gets its own empty slice of it (a fresh database for PostgreSQL). A
@@ -11,6 +13,10 @@
 // Without that TestMain the servers still go away: a watchdog process notices
 // the test binary's exit (or crash, or time-out) and stops them, a moment
 // later and in the background.
+//
+// Main also checks for leaked goroutines (go.uber.org/goleak): when every test
+// passed and the servers are stopped, a goroutine still running fails the test
+// binary with its stack. See leaks.go for the few that are ignored and why.
 //
 // When a server can be neither reached nor started, tests that need it are
 // skipped with a message saying how to provide it — unless the environment
@@ -32,10 +38,15 @@ import (
 )
 
 // Main runs the package's tests, stops every server the kit started for them,
-// and exits with the tests' status. Call it from TestMain.
+// checks that the tests left no goroutine running (only when they passed: a
+// failed test may well strand some) and exits with the tests' status, or 1
+// for a leak. Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
 	stopAll()
+	if code == 0 {
+		code = checkLeaks(os.Stderr)
+	}
 	os.Exit(code)
 }
 

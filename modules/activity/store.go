@@ -1,0 +1,137 @@
+package activity
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store keeps workouts and health-metric samples. Two implementations share
+// one contract suite (store_contract_test.go): SQL through gorm (SQLite or
+// PostgreSQL, the default) and MongoDB (activity.store: mongo).
+//
+// Times are UTC. A method returns only after its writes are durable (SQL:
+// committed; MongoDB: acknowledged with write concern majority + journal).
+type Store interface {
+	// CreateWorkout inserts w. An active workout (EndTime nil) while the
+	// user already has one fails with *ActiveWorkoutError naming it.
+	CreateWorkout(ctx context.Context, w *Workout) error
+	// Workout returns one workout or ErrWorkoutNotFound.
+	Workout(ctx context.Context, id string) (*Workout, error)
+	// EndWorkout stores end time, duration and calories of an active
+	// workout: ErrWorkoutNotFound, or ErrWorkoutEnded when it has ended.
+	EndWorkout(ctx context.Context, w *Workout) error
+	// UpdateWorkout replaces the editable fields of a workout (type, times,
+	// duration, calories, distance, heart rate, notes, updated_at):
+	// ErrWorkoutNotFound.
+	UpdateWorkout(ctx context.Context, w *Workout) error
+	// DeleteWorkout removes a workout: ErrWorkoutNotFound.
+	DeleteWorkout(ctx context.Context, id string) error
+	// Workouts lists a user's workouts newest first (start_time, then id,
+	// both descending), after q.After when set, at most q.Limit.
+	Workouts(ctx context.Context, q WorkoutQuery) ([]Workout, error)
+	// EachWorkout calls fn for each of a user's workouts that start in
+	// [from, to), oldest first, without loading them all at once.
+	EachWorkout(ctx context.Context, userID string, from, to time.Time, fn func(*Workout) error) error
+
+	// AddSamples stores samples of one user: all or nothing on SQL; on
+	// MongoDB (no transactions) a failed call may store part of the batch,
+	// and retrying the same batch completes it. A sample that
+	// repeats a stored one — same SampleID, or same metric, RecordedAt and
+	// Source — is skipped, within the batch too; the answer counts both.
+	// Samples are valid (checked by the service) and RecordedAt is truncated
+	// to the microsecond.
+	AddSamples(ctx context.Context, userID string, samples []Sample) (accepted, duplicates int, err error)
+	// Slots returns the 15-minute rollups of a user's metric whose start is
+	// in [from, to), ascending. Every time zone's offset is a multiple of 15
+	// minutes, so any local hour or day is a whole number of slots. Rollups
+	// are exact: each stored sample is counted once.
+	Slots(ctx context.Context, userID, metric string, from, to time.Time) ([]Slot, error)
+	// LatestSamples returns each metric's most recent sample of a user.
+	LatestSamples(ctx context.Context, userID string) ([]Sample, error)
+	// EachSample calls fn for each of a user's samples recorded in
+	// [from, to), ordered by metric then time, in constant memory.
+	EachSample(ctx context.Context, userID string, from, to time.Time, fn func(*Sample) error) error
+
+	// EraseUser deletes every workout, sample and rollup of a user
+	// (idempotent).
+	EraseUser(ctx context.Context, userID string) error
+}
+
+// Workout is one workout session: live (started, then ended) or logged
+// after the fact. EndTime is nil while a live workout runs.
+type Workout struct {
+	ID                string     `json:"session_id"`
+	UserID            string     `json:"user_id"`
+	WorkoutType       string     `json:"workout_type"`
+	StartTime         time.Time  `json:"start_time"`
+	EndTime           *time.Time `json:"end_time"`
+	Duration          int64      `json:"duration"` // seconds; 0 while active
+	CaloriesBurned    float64    `json:"calories_burned"`
+	CaloriesEstimated bool       `json:"calories_estimated"`
+	DistanceKM        *float64   `json:"distance_km"`
+	AvgHeartRate      *int       `json:"avg_heart_rate"`
+	Notes             string     `json:"notes"`
+	Source            string     `json:"source"` // live or manual
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+}
+
+// Workout sources.
+const (
+	SourceLive   = "live"
+	SourceManual = "manual"
+)
+
+// Active reports whether the workout is still running.
+func (w *Workout) Active() bool { return w.EndTime == nil }
+
+// WorkoutQuery selects a page of a user's workouts.
+type WorkoutQuery struct {
+	UserID string
+	Type   string    // empty: every type
+	From   time.Time // zero: no lower bound on start_time (inclusive)
+	To     time.Time // zero: no upper bound on start_time (exclusive)
+	After  *WorkoutCursor
+	Limit  int
+}
+
+// WorkoutCursor is the keyset position after which a page starts.
+type WorkoutCursor struct {
+	StartTime time.Time
+	ID        string
+}
+
+// Sample is one health-metric measurement.
+type Sample struct {
+	Metric     string    `json:"metric"`
+	Value      float64   `json:"value"`
+	RecordedAt time.Time `json:"recorded_at"`
+	Source     string    `json:"source"`    // "" when not given
+	SampleID   string    `json:"sample_id"` // "" when not given
+}
+
+// Slot aggregates a metric's samples over 15 minutes from Start.
+type Slot struct {
+	Start time.Time
+	Sum   float64
+	Count int64
+	Min   float64
+	Max   float64
+}
+
+// SlotSize is the rollup granularity.
+const SlotSize = 15 * time.Minute
+
+// Store errors.
+var (
+	ErrWorkoutNotFound = errors.New("activity: workout not found")
+	ErrWorkoutEnded    = errors.New("activity: workout already ended")
+)
+
+// ActiveWorkoutError says the user already has an active workout.
+type ActiveWorkoutError struct{ SessionID string }
+
+func (e *ActiveWorkoutError) Error() string {
+	return "activity: workout " + e.SessionID + " is active"
+}

@@ -1,0 +1,314 @@
+package activity
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/fitloop/fitloop/platform/database"
+)
+
+// SQLStore is the Store on fitloop's operational database (SQLite or
+// PostgreSQL): tables activity_workouts, activity_samples and
+// activity_metric_slots (migrations/*/00006_activity.sql). Workouts go
+// through gorm models; samples, the hot path, through hand-built SQL on the
+// transaction's connection.
+type SQLStore struct {
+	db    *database.DB
+	stmts *stmtCache // AddSamples' statements, prepared on first use (SQLite)
+}
+
+var _ Store = (*SQLStore)(nil)
+
+// NewSQLStore returns the SQL store on db, which must be migrated.
+func NewSQLStore(db *database.DB) *SQLStore { return &SQLStore{db: db, stmts: &stmtCache{}} }
+
+type workoutRow struct {
+	ID                string
+	UserID            string
+	WorkoutType       string
+	StartTime         time.Time
+	EndTime           *time.Time
+	Duration          int64
+	CaloriesBurned    float64
+	CaloriesEstimated bool
+	DistanceKM        *float64 `gorm:"column:distance_km"`
+	AvgHeartRate      *int
+	Notes             string
+	Source            string
+	CreatedAt         time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"`
+}
+
+func (workoutRow) TableName() string { return "activity_workouts" }
+
+// utc is t in UTC truncated to the microsecond: PostgreSQL keeps
+// microseconds, and SQLite's TIMESTAMP text only sorts as time when every
+// value has the same zone.
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := utc(*t)
+	return &u
+}
+
+// normalize puts w's times in the form the store keeps, so the caller holds
+// what a later read returns.
+func normalize(w *Workout) {
+	w.StartTime, w.EndTime = utc(w.StartTime), utcPtr(w.EndTime)
+	w.CreatedAt, w.UpdatedAt = utc(w.CreatedAt), utc(w.UpdatedAt)
+}
+
+func toRow(w *Workout) *workoutRow {
+	return &workoutRow{
+		ID: w.ID, UserID: w.UserID, WorkoutType: w.WorkoutType,
+		StartTime: w.StartTime, EndTime: w.EndTime, Duration: w.Duration,
+		CaloriesBurned: w.CaloriesBurned, CaloriesEstimated: w.CaloriesEstimated,
+		DistanceKM: w.DistanceKM, AvgHeartRate: w.AvgHeartRate, Notes: w.Notes, Source: w.Source,
+		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
+	}
+}
+
+// toWorkout converts a row; PostgreSQL answers in the session's zone.
+func (r *workoutRow) toWorkout() *Workout {
+	return &Workout{
+		ID: r.ID, UserID: r.UserID, WorkoutType: r.WorkoutType,
+		StartTime: r.StartTime.UTC(), EndTime: utcPtr(r.EndTime), Duration: r.Duration,
+		CaloriesBurned: r.CaloriesBurned, CaloriesEstimated: r.CaloriesEstimated,
+		DistanceKM: r.DistanceKM, AvgHeartRate: r.AvgHeartRate, Notes: r.Notes, Source: r.Source,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+// translate turns driver errors into the store's errors before they leave it.
+func translate(op string, err error, notFound error) error {
+	switch {
+	case err == nil:
+		return nil
+	case notFound != nil && database.IsNotFound(err):
+		return notFound
+	}
+	return fmt.Errorf("activity: %s: %w", op, err)
+}
+
+// errActiveTaken marks a write that the one-active-workout index refused;
+// the store answers it with *ActiveWorkoutError.
+var errActiveTaken = errors.New("activity: active workout taken")
+
+// CreateWorkout inserts w. An active workout goes in with ON CONFLICT DO
+// NOTHING on the one-active index, so a refusal leaves the transaction usable
+// (PostgreSQL aborts it on an error) to read the active workout's id.
+func (s *SQLStore) CreateWorkout(ctx context.Context, w *Workout) error {
+	normalize(w)
+	row := toRow(w)
+	var active string
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if !w.Active() {
+			return tx.Create(row).Error
+		}
+		// The active workout may end between the refusal and the look-up;
+		// then the insert is tried again.
+		for range 3 {
+			res := tx.Clauses(oneActive).Create(row)
+			if res.Error != nil || res.RowsAffected == 1 {
+				return res.Error
+			}
+			id, err := activeWorkoutID(tx, w.UserID)
+			if err != nil || id != "" {
+				active = id
+				return cmp.Or(err, errActiveTaken)
+			}
+		}
+		return errActiveTaken
+	})
+	if errors.Is(err, errActiveTaken) {
+		return &ActiveWorkoutError{SessionID: active}
+	}
+	return translate("create workout", err, nil)
+}
+
+// oneActive makes an insert refused by activity_workouts_one_active a no-op.
+var oneActive = clause.OnConflict{
+	Columns:     []clause.Column{{Name: "user_id"}},
+	TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "end_time IS NULL"}}},
+	DoNothing:   true,
+}
+
+// activeWorkoutID returns the id of the user's active workout, "" if none.
+func activeWorkoutID(q *gorm.DB, userID string) (string, error) {
+	var ids []string
+	err := q.Model(&workoutRow{}).Where("user_id = ? AND end_time IS NULL", userID).Limit(1).Pluck("id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// Workout returns one workout or ErrWorkoutNotFound.
+func (s *SQLStore) Workout(ctx context.Context, id string) (*Workout, error) {
+	var r workoutRow
+	if err := s.db.Read(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return nil, translate("workout", err, ErrWorkoutNotFound)
+	}
+	return r.toWorkout(), nil
+}
+
+// EndWorkout stores end time, duration and calories of an active workout
+// (and updated_at when set). Only a row whose end_time is NULL changes; when
+// none does, a second look tells ended from missing.
+func (s *SQLStore) EndWorkout(ctx context.Context, w *Workout) error {
+	if w.EndTime == nil {
+		return errors.New("activity: end workout: no end time")
+	}
+	normalize(w)
+	set := map[string]any{
+		"end_time": *w.EndTime, "duration": w.Duration,
+		"calories_burned": w.CaloriesBurned, "calories_estimated": w.CaloriesEstimated,
+	}
+	if !w.UpdatedAt.IsZero() {
+		set["updated_at"] = w.UpdatedAt
+	}
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&workoutRow{}).Where("id = ? AND end_time IS NULL", w.ID).Updates(set)
+		if res.Error != nil || res.RowsAffected == 1 {
+			return res.Error
+		}
+		var n int64
+		if err := tx.Model(&workoutRow{}).Where("id = ?", w.ID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrWorkoutNotFound
+		}
+		return ErrWorkoutEnded
+	})
+	if errors.Is(err, ErrWorkoutNotFound) || errors.Is(err, ErrWorkoutEnded) {
+		return err
+	}
+	return translate("end workout", err, nil)
+}
+
+// UpdateWorkout replaces the editable fields of a workout. Making an ended
+// workout active again while the user has another active one answers
+// *ActiveWorkoutError.
+func (s *SQLStore) UpdateWorkout(ctx context.Context, w *Workout) error {
+	normalize(w)
+	set := map[string]any{
+		"workout_type": w.WorkoutType, "start_time": w.StartTime, "end_time": w.EndTime,
+		"duration": w.Duration, "calories_burned": w.CaloriesBurned, "calories_estimated": w.CaloriesEstimated,
+		"distance_km": w.DistanceKM, "avg_heart_rate": w.AvgHeartRate, "notes": w.Notes, "updated_at": w.UpdatedAt,
+	}
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&workoutRow{}).Where("id = ?", w.ID).Updates(set)
+		if res.Error == nil && res.RowsAffected == 0 {
+			return ErrWorkoutNotFound
+		}
+		return res.Error
+	})
+	switch {
+	case errors.Is(err, ErrWorkoutNotFound):
+		return err
+	case database.IsUniqueViolation(err):
+		// The transaction that failed is gone (PostgreSQL aborts it), so the
+		// active workout is looked up afresh.
+		id, lookErr := activeWorkoutID(s.db.Read(ctx), w.UserID)
+		if lookErr != nil {
+			return translate("update workout", lookErr, nil)
+		}
+		return &ActiveWorkoutError{SessionID: id}
+	}
+	return translate("update workout", err, nil)
+}
+
+// DeleteWorkout removes a workout: ErrWorkoutNotFound.
+func (s *SQLStore) DeleteWorkout(ctx context.Context, id string) error {
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("id = ?", id).Delete(&workoutRow{})
+		if res.Error == nil && res.RowsAffected == 0 {
+			return ErrWorkoutNotFound
+		}
+		return res.Error
+	})
+	if errors.Is(err, ErrWorkoutNotFound) {
+		return err
+	}
+	return translate("delete workout", err, nil)
+}
+
+// Workouts lists a user's workouts newest first. The keyset condition is
+// written as a range on start_time plus a filter, not as an OR of two ranges,
+// so both planners walk activity_workouts_user_start backwards and stop after
+// Limit rows. A non-positive Limit means no limit.
+func (s *SQLStore) Workouts(ctx context.Context, q WorkoutQuery) ([]Workout, error) {
+	db := s.db.Read(ctx).Where("user_id = ?", q.UserID)
+	if q.Type != "" {
+		db = db.Where("workout_type = ?", q.Type)
+	}
+	if !q.From.IsZero() {
+		db = db.Where("start_time >= ?", utc(q.From))
+	}
+	if !q.To.IsZero() {
+		db = db.Where("start_time < ?", utc(q.To))
+	}
+	if q.After != nil {
+		at := utc(q.After.StartTime)
+		db = db.Where("start_time <= ? AND (start_time < ? OR id < ?)", at, at, q.After.ID)
+	}
+	if q.Limit > 0 {
+		db = db.Limit(q.Limit)
+	}
+	var rows []workoutRow
+	if err := db.Order("start_time DESC, id DESC").Find(&rows).Error; err != nil {
+		return nil, translate("workouts", err, nil)
+	}
+	out := make([]Workout, len(rows))
+	for i := range rows {
+		out[i] = *rows[i].toWorkout()
+	}
+	return out, nil
+}
+
+// EachWorkout calls fn for each of a user's workouts that start in
+// [from, to), oldest first, one row in memory at a time.
+func (s *SQLStore) EachWorkout(ctx context.Context, userID string, from, to time.Time, fn func(*Workout) error) error {
+	db := s.db.Read(ctx)
+	rows, err := db.Model(&workoutRow{}).
+		Where("user_id = ? AND start_time >= ? AND start_time < ?", userID, utc(from), utc(to)).
+		Order("start_time, id").Rows()
+	if err != nil {
+		return translate("each workout", err, nil)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r workoutRow
+		if err := db.ScanRows(rows, &r); err != nil {
+			return translate("each workout", err, nil)
+		}
+		if err := fn(r.toWorkout()); err != nil {
+			return err
+		}
+	}
+	return translate("each workout", rows.Err(), nil)
+}
+
+// EraseUser deletes a user's workouts, samples and rollups in one
+// transaction.
+func (s *SQLStore) EraseUser(ctx context.Context, userID string) error {
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		for _, table := range []string{"activity_samples", "activity_metric_slots", "activity_workouts"} {
+			if err := tx.Exec("DELETE FROM "+table+" WHERE user_id = ?", userID).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return translate("erase user", err, nil)
+}

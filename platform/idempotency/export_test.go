@@ -1,0 +1,4 @@
+package idempotency
+
+// AbandonAfter exposes abandonAfter to the package's external tests.
+const AbandonAfter = abandonAfter

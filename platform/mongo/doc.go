@@ -1,0 +1,14 @@
+// Package mongo builds the optional MongoDB client from config (used when
+// activity.store is mongo) and answers the readiness check.
+//
+// The client's defaults are the durability contract of the stores on top of
+// it, so they are set here explicitly and override whatever the URI says:
+// writes wait for a majority of the replica set and for the journal
+// (w: majority, j: true), and reads go to the primary. config.Mongo.Timeout
+// bounds connecting, server selection and every operation whose context has
+// no deadline (the driver's client-side operation timeout, which also bounds
+// each batch a cursor fetches).
+//
+// Tests run against FerretDB v1 (platform/testkit.Mongo), which accepts
+// these settings and, being a single server, ignores them.
+package mongo
