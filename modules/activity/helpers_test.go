@@ -40,24 +40,8 @@ const (
 	metricsBodyLimit = 64 << 10
 )
 
-// fakeClock is a clock tests move by hand; safe for concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// fakeClock is a clock tests move by hand.
+type fakeClock = testkit.Clock
 
 // fakeUsers is the users module as activity sees it (deps.go).
 type fakeUsers struct {
@@ -144,7 +128,7 @@ func eachDB(t *testing.T, body func(t *testing.T, e *env)) {
 func newEnvOn(tb testing.TB, db *database.DB) *env {
 	tb.Helper()
 	e := &env{
-		clock: &fakeClock{now: t0},
+		clock: testkit.NewClock(t0),
 		users: &fakeUsers{users: map[string]activity.UserBasics{}},
 		auth:  &fakeAuth{tokens: map[string]*auth.Principal{}},
 	}

@@ -30,24 +30,8 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // scenarios (goal target dates, birth dates) stable.
 var start = time.Date(2030, time.March, 1, 9, 0, 0, 0, time.UTC)
 
-// fakeClock is a clock tests move by hand; safe for concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// fakeClock is the test kit's clock with a date helper.
+type fakeClock struct{ *testkit.Clock }
 
 // date returns the clock's day plus days, as YYYY-MM-DD.
 func (c *fakeClock) date(days int) string {
@@ -87,7 +71,7 @@ func newEnvOn(tb testing.TB, db *database.DB, deps ...func(*users.Deps)) *env {
 	cfg := config.Default().Auth
 	signer, err := auth.NewSigner([]byte("test-signing-key-of-at-least-32-bytes!"), cfg.Issuer, cfg.Audience)
 	require.NoError(tb, err)
-	clock := &fakeClock{now: start}
+	clock := &fakeClock{testkit.NewClock(start)}
 	log := slog.New(slog.DiscardHandler)
 	reg := saga.NewRegistry()
 	orch, err := saga.New(saga.Options{DB: db, Registry: reg, Config: config.Default().Sagas, Log: log, Replica: "users-test"})
