@@ -1,6 +1,9 @@
 package activity
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // WorkoutType is one entry of the workout catalog. MET values come from the
 // 2011 Compendium of Physical Activities (Ainsworth et al.), the code given
@@ -50,9 +53,9 @@ func workoutTypeNames() []string {
 // (the answer then says calories_estimated: true).
 const DefaultWeightKG = 70.0
 
-// Calories is MET × weight_kg × hours.
+// Calories is MET × weight_kg × hours in kcal, rounded to one decimal.
 func Calories(met, weightKG float64, seconds int64) float64 {
-	return met * weightKG * float64(seconds) / 3600
+	return math.Round(met*weightKG*float64(seconds)/3600*10) / 10
 }
 
 // Aggregations of a metric's samples within a bucket.

@@ -190,28 +190,14 @@ func (e *env) do(tb testing.TB, s testkit.Scenario) *testkit.Response {
 	return s.Do(tb, e.h, e.opts...)
 }
 
-// errorBody is the error envelope.
-type errorBody struct {
-	Error struct {
-		Code    string            `json:"code"`
-		Message string            `json:"message"`
-		Fields  map[string]string `json:"fields"`
-		Details map[string]string `json:"details"`
-	} `json:"error"`
-}
+// The error helpers of the test kit, by their short names.
+type errorBody = testkit.ErrorBody
 
-func errorOf(tb testing.TB, resp *testkit.Response) errorBody {
-	tb.Helper()
-	var e errorBody
-	resp.Decode(tb, &e)
-	return e
-}
-
-// code is the fragment an error body with that code contains.
-func code(c string) string { return `"code":"` + c + `"` }
-
-// field is the fragment an error body naming that field contains.
-func field(f string) string { return `"` + f + `":` }
+var (
+	errorOf = testkit.ErrorOf
+	code    = testkit.Code
+	field   = testkit.Field
+)
 
 // decode unmarshals a JSON answer into a T.
 func decode[T any](tb testing.TB, resp *testkit.Response) T {

@@ -20,7 +20,7 @@ const (
 
 // AddSamples implements Service.
 func (s *service) AddSamples(ctx context.Context, userID string, in SampleBatch) (*SampleResult, error) {
-	if _, err := s.forUser(ctx, userID); err != nil {
+	if err := s.mayActFor(ctx, userID); err != nil {
 		return nil, err
 	}
 	switch {
@@ -215,7 +215,7 @@ func ptr[T any](v T) *T { return &v }
 
 // LatestMetrics implements Service.
 func (s *service) LatestMetrics(ctx context.Context, userID string) ([]LatestMetric, error) {
-	if _, err := s.forUser(ctx, userID); err != nil {
+	if err := s.mayActFor(ctx, userID); err != nil {
 		return nil, err
 	}
 	latest, err := s.store.LatestSamples(ctx, userID)

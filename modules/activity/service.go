@@ -43,8 +43,19 @@ func (s *service) clock() time.Time { return s.now().UTC().Truncate(time.Microse
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// forUser checks that the caller may act for userID and that the account
-// is live, and returns what the module needs about it.
+// mayActFor checks that the caller may act for userID. A user acting for
+// themself costs no read (a live session proves the account exists); for an
+// admin acting for someone else it checks that the account exists.
+func (s *service) mayActFor(ctx context.Context, userID string) error {
+	p, err := auth.SelfOrAdmin(ctx, userID, ErrUserNotFound)
+	if err == nil && p.UserID != userID {
+		_, err = s.users.Basics(ctx, userID)
+	}
+	return err
+}
+
+// forUser checks that the caller may act for userID and returns what the
+// module needs about the account (its time zone, its weight).
 func (s *service) forUser(ctx context.Context, userID string) (*UserBasics, error) {
 	if _, err := auth.SelfOrAdmin(ctx, userID, ErrUserNotFound); err != nil {
 		return nil, err

@@ -358,24 +358,15 @@ func TestCalories(t *testing.T) {
 	t.Parallel()
 	running, ok := workoutType("running")
 	require.True(t, ok)
-	assert.Equal(t, 588.0, roundTo(Calories(running.MET, 80, 2700), 1), "9.8 MET × 80 kg × 0.75 h")
-	assert.Equal(t, 343.0, roundTo(Calories(running.MET, DefaultWeightKG, 1800), 1), "9.8 MET × 70 kg × 0.5 h")
-	for _, tc := range []struct {
-		in   float64
-		want float64
-	}{
-		{205.6666, 205.7},
-		{205.64, 205.6},
-		{0.04, 0},
-		{0.06, 0.1},
-		{392, 392},
-		{5880, 5880},
-		{19999.96, 20000},
-	} {
-		assert.Equal(t, tc.want, roundTo(tc.in, 1), "%v", tc.in)
-	}
-	assert.Equal(t, 205.67, roundTo(205.6666, 2))
-	assert.Equal(t, 206.0, roundTo(205.6666, 0))
+	yoga, ok := workoutType("yoga")
+	require.True(t, ok)
+	assert.Equal(t, 588.0, Calories(running.MET, 80, 2700), "9.8 MET × 80 kg × 0.75 h")
+	assert.Equal(t, 343.0, Calories(running.MET, DefaultWeightKG, 1800), "9.8 MET × 70 kg × 0.5 h")
+	assert.Equal(t, 5880.0, Calories(running.MET, 25, 86400), "a whole day")
+	assert.Equal(t, 205.6, Calories(running.MET, 70, 1079), "205.609… rounds to one decimal")
+	assert.Equal(t, 207.5, Calories(running.MET, 70, 1089), "207.515 → 207.5")
+	assert.Equal(t, 0.0, Calories(yoga.MET, 50, 1), "0.03… rounds down")
+	assert.Equal(t, 0.1, Calories(yoga.MET, 50, 3), "0.10… rounds to 0.1")
 	assert.Zero(t, Calories(running.MET, 80, 0))
 }
 

@@ -238,25 +238,11 @@ func (e *env) newToken(tb testing.TB, u *user, scopes []string, expiresAt *time.
 	return tok
 }
 
-// errorBody is the error envelope.
-type errorBody struct {
-	Error struct {
-		Code    string            `json:"code"`
-		Message string            `json:"message"`
-		Fields  map[string]string `json:"fields"`
-	} `json:"error"`
-}
+// The error helpers of the test kit, by their short names.
+type errorBody = testkit.ErrorBody
 
-// errorOf decodes an error answer.
-func errorOf(tb testing.TB, resp *testkit.Response) errorBody {
-	tb.Helper()
-	var e errorBody
-	resp.Decode(tb, &e)
-	return e
-}
-
-// code is the fragment an error body with that code contains.
-func code(c string) string { return `"code":"` + c + `"` }
-
-// field is the fragment an error body naming that field contains.
-func field(f string) string { return `"` + f + `":` }
+var (
+	errorOf = testkit.ErrorOf
+	code    = testkit.Code
+	field   = testkit.Field
+)

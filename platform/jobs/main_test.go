@@ -26,26 +26,9 @@ func testConfig() config.Jobs {
 		MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond}
 }
 
-// fakeClock is a clock tests move by hand; safe for concurrent use. It starts
-// an hour ahead of real time so jobs stamped by time.Now are due.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now().UTC().Add(time.Hour)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newFakeClock is a hand-moved clock an hour ahead of real time, so jobs
+// stamped by time.Now are due.
+func newFakeClock() *testkit.Clock { return testkit.NewClock(time.Now().UTC().Add(time.Hour)) }
 
 // newQueue builds a queue on db; change adjusts its Deps.
 func newQueue(tb testing.TB, db *database.DB, cfg config.Jobs, change ...func(*jobs.Deps)) *jobs.Queue {

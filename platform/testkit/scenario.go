@@ -222,3 +222,28 @@ func truncate(b []byte) string {
 	}
 	return string(b)
 }
+
+// ErrorBody is the JSON error envelope, decoded.
+type ErrorBody struct {
+	Error struct {
+		Code    string            `json:"code"`
+		Message string            `json:"message"`
+		Fields  map[string]string `json:"fields"`
+		Details map[string]string `json:"details"`
+	} `json:"error"`
+}
+
+// ErrorOf decodes an error answer.
+func ErrorOf(tb testing.TB, resp *Response) ErrorBody {
+	tb.Helper()
+	var e ErrorBody
+	resp.Decode(tb, &e)
+	return e
+}
+
+// Code is the fragment an error body with that code contains (for
+// Scenario's body checks).
+func Code(c string) string { return `"code":"` + c + `"` }
+
+// Field is the fragment an error body naming that field contains.
+func Field(f string) string { return `"` + f + `":` }
