@@ -69,6 +69,7 @@ type authzOwner struct {
 	deadJobID               string // a dead job in the queue (the environment's, not the owner's)
 	workoutID               string // a workout logged after the fact (ended)
 	liveWorkoutID           string // a live workout, started and not ended
+	notificationID          string // "goal achieved", from steps that reach the goal
 }
 
 // params fills route's path parameters with the owner's objects.
@@ -78,7 +79,7 @@ func (o *authzOwner) params(route string) map[string]string {
 		"file": "", // the docs page itself
 		// The admin routes name platform objects, not the owner's.
 		"name": cron.CleanupJobName, "job_id": o.deadJobID, "id": o.sagaID,
-		"metric": "steps",
+		"metric": "steps", "notification_id": o.notificationID,
 	}
 	// The workout routes keep the seed API's name for a workout's id,
 	// session_id: there it names the owner's workout, the live one to end.
@@ -192,9 +193,17 @@ var authzRows = map[string]authzRow{
 	"POST /api/v1/users/:user_id/workouts":  {want: created, body: func(*authzOwner) any { return authzWorkout() }},
 	"GET /api/v1/users/:user_id/workouts":   {want: private},
 	// A repeated batch is stored once; every later one answers 200 with duplicates.
-	"POST /api/v1/users/:user_id/metrics":        {want: private, body: func(*authzOwner) any { return authzSamples() }},
-	"GET /api/v1/users/:user_id/metrics":         {want: private},
-	"GET /api/v1/users/:user_id/metrics/:metric": {want: private},
+	"POST /api/v1/users/:user_id/metrics":         {want: private, body: func(*authzOwner) any { return authzSamples() }},
+	"GET /api/v1/users/:user_id/metrics":          {want: private},
+	"GET /api/v1/users/:user_id/metrics/:metric":  {want: private},
+	"GET /api/v1/users/:user_id/statistics":       {want: private},
+	"GET /api/v1/users/:user_id/reports/weekly":   {want: private},
+	"GET /api/v1/users/:user_id/reports/monthly":  {want: private},
+	"GET /api/v1/users/:user_id/reports/download": {want: private},
+	"GET /api/v1/users/:user_id/notifications":    {want: private},
+	// Reading twice changes nothing, so one owner serves every caller.
+	"POST /api/v1/users/:user_id/notifications/read-all":              {want: private},
+	"POST /api/v1/users/:user_id/notifications/:notification_id/read": {want: private},
 
 	// Public files: the parameter is a file name, not an object.
 	"GET /api/docs/*file": {want: [callerCount]int{200, 200, 200, 200, 200}},
@@ -346,10 +355,35 @@ func (e *authzEnv) newOwner(t *testing.T) *authzOwner {
 	o.workoutID = e.createdID(t, "/api/v1/users/"+o.userID+"/workouts", o.token, authzWorkout())
 	o.liveWorkoutID = e.createdID(t, "/api/v1/workouts/start", o.token,
 		map[string]any{"user_id": o.userID, "workout_type": "cycling"})
+	o.notificationID = e.achieve(t, o)
 	require.NotEmpty(t, o.goalID)
 	require.NotEmpty(t, o.tokenID)
 	require.NotEmpty(t, o.sessionID)
 	return o
+}
+
+// achieve posts the steps that reach the owner's daily goal and returns the
+// id of the "goal achieved" notification that follows (made just after).
+func (e *authzEnv) achieve(t *testing.T, o *authzOwner) string {
+	t.Helper()
+	status, body := e.serve(t, "POST", "/api/v1/users/"+o.userID+"/metrics", o.token, map[string]any{"samples": []any{
+		map[string]any{"metric": "steps", "value": 10000, "recorded_at": time.Now().UTC().Add(-time.Second).Format(time.RFC3339Nano)}}})
+	require.Equal(t, 200, status, string(body))
+	var id string
+	require.Eventually(t, func() bool {
+		_, body := e.serve(t, "GET", "/api/v1/users/"+o.userID+"/notifications", o.token, nil)
+		var l struct {
+			Items []struct {
+				ID string `json:"notification_id"`
+			} `json:"items"`
+		}
+		if json.Unmarshal(body, &l) != nil || len(l.Items) == 0 {
+			return false
+		}
+		id = l.Items[0].ID
+		return true
+	}, 10*time.Second, 5*time.Millisecond)
+	return id
 }
 
 // createdID posts body and returns the session_id of the 201 answer.
@@ -581,6 +615,9 @@ func TestAuthorizationAPITokens(t *testing.T) {
 		{"GET", "/api/v1/workouts/" + o.workoutID, nil, http.StatusOK},
 		{"POST", u + "/metrics", authzSamples(), http.StatusOK},
 		{"GET", u + "/metrics/steps", nil, http.StatusOK},
+		{"GET", u + "/statistics", nil, http.StatusOK},
+		{"GET", u + "/reports/weekly", nil, http.StatusOK},
+		{"POST", u + "/notifications/read-all", nil, http.StatusOK},
 		{"GET", "/api/v1/users/" + env.ids[callerOther] + "/workouts", nil, http.StatusNotFound},
 	}
 	for _, tt := range tests {

@@ -126,28 +126,6 @@ type app struct {
 	hub      *realtime.Hub
 }
 
-// openDB opens and migrates the database.
-func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (*database.DB, error) {
-	db, err := database.Open(cfg.Database, cfg.DataDir, log)
-	if err != nil {
-		return nil, err
-	}
-	fsys, err := migrations.FS(db.Dialect())
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	n, err := db.Migrate(ctx, fsys)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	if n > 0 {
-		log.Info("migrations applied", slog.Int("count", n))
-	}
-	return db, nil
-}
-
 // newApp wires the platform and the modules together. It is the only place
 // that imports modules.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err error) {
@@ -157,7 +135,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 			_ = a.close()
 		}
 	}()
-	if a.db, err = openDB(ctx, cfg, log); err != nil {
+	if a.db, err = database.OpenMigrated(ctx, cfg.Database, cfg.DataDir, log, migrations.FS); err != nil {
 		return nil, err
 	}
 	signer, err := auth.SignerFromConfig(cfg.Auth, cfg.DataDir, log)
@@ -189,17 +167,18 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		if a.mongo, err = mongo.Open(cfg.Mongo); err != nil {
 			return nil, err
 		}
-		if store, err = activity.NewMongoStore(ctx, a.mongo.DB); err != nil {
+		if store, err = activity.NewMongoStoreWithBreaker(ctx, a.mongo, a.metrics); err != nil {
 			return nil, err
 		}
 	}
 	a.activity, err = activity.New(activity.Deps{DB: a.db, Store: store, Users: usersForActivity{a}, Log: log,
-		MaxSamples: cfg.Activity.MaxSamples, Idempotent: idempotent})
+		Push: a.hub, MaxSamples: cfg.Activity.MaxSamples, Idempotent: idempotent})
 	if err != nil {
 		return nil, err
 	}
 	a.users, err = users.New(users.Deps{DB: a.db, Log: log, Auth: cfg.Auth, Signer: signer, Sagas: a.sagas,
 		Cache: a.cache, Sockets: a.hub, Erasers: []users.AccountEraser{a.activity},
+		Progress: activityForUsers{a.activity}, Planner: activityForUsers{a.activity},
 		Failures:   auth.NewCacheCounter(a.cache, cfg.Auth.LoginMaxFailures, cfg.Auth.LoginWindow),
 		Idempotent: idempotent})
 	if err != nil {
@@ -208,7 +187,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	if err = a.users.Sagas(sagaReg); err != nil {
 		return nil, err
 	}
-	if err = a.cron.Register(idempotency.CleanupJob(a.db), jobs.CleanupJob(a.db), saga.CleanupJob(a.db, cfg.Sagas.Retention)); err != nil {
+	if err = a.cron.Register(idempotency.CleanupJob(a.db), jobs.CleanupJob(a.db), saga.CleanupJob(a.db, cfg.Sagas.Retention),
+		a.activity.GoalAlerts()); err != nil {
 		return nil, err
 	}
 	a.routes(cfg, log)
@@ -262,7 +242,33 @@ func (u usersForActivity) Basics(ctx context.Context, userID string) (*activity.
 	if err != nil {
 		return nil, err
 	}
-	return &activity.UserBasics{UserID: b.UserID, Timezone: b.Timezone, WeightKG: b.WeightKG}, nil
+	return &activity.UserBasics{UserID: b.UserID, Timezone: b.Timezone, WeightKG: b.WeightKG,
+		Quiet: activity.ParseQuietHours(b.QuietStart, b.QuietEnd)}, nil
+}
+
+func (u usersForActivity) ActiveGoals(ctx context.Context, q activity.GoalQuery) ([]activity.GoalSpec, error) {
+	goals, err := u.a.users.Service().ActiveGoals(ctx, users.ActiveGoalQuery{UserID: q.UserID, After: q.After, Limit: q.Limit})
+	out := make([]activity.GoalSpec, len(goals))
+	for i, g := range goals {
+		out[i] = activity.GoalSpec{GoalID: g.GoalID, UserID: g.UserID, GoalType: g.GoalType, Period: g.Period,
+			TargetValue: g.TargetValue, TargetDate: g.TargetDate, CreatedAt: g.CreatedAt}
+	}
+	return out, err
+}
+
+// activityForUsers measures goals and plans them for the users module.
+type activityForUsers struct{ m *activity.Module }
+
+func (a activityForUsers) CurrentProgress(ctx context.Context, userID string, g users.GoalSpec) (users.Progress, error) {
+	p, err := a.m.GoalProgress(ctx, activity.GoalSpec{GoalID: g.GoalID, UserID: userID, GoalType: g.GoalType,
+		Period: g.Period, TargetValue: g.TargetValue, TargetDate: g.TargetDate, CreatedAt: g.CreatedAt,
+		Timezone: g.Timezone, Quiet: activity.ParseQuietHours(g.QuietStart, g.QuietEnd)})
+	return users.Progress{Current: p.Current, Expected: p.Expected, ProjectedDate: p.ProjectedDate, OnTrack: p.OnTrack}, err
+}
+
+func (a activityForUsers) GoalSet(ctx context.Context, key string, g users.PlannedGoal) error {
+	return a.m.GoalSet(ctx, key, activity.PlannedGoal{GoalID: g.GoalID, UserID: g.UserID, GoalType: g.GoalType,
+		Period: g.Period, TargetValue: g.TargetValue})
 }
 
 // newHub builds the realtime hub. It authenticates through the users module,
@@ -289,6 +295,7 @@ func (a *app) close() error {
 			errs = append(errs, close())
 		}
 	}
+	closeIf(a.activity != nil, a.activity.Close)
 	closeIf(a.hub != nil, func() error { return a.hub.Close() })
 	closeIf(a.bus != nil, func() error { return a.bus.Close() })
 	closeIf(a.redis != nil, func() error { return a.redis.Close() })
@@ -336,16 +343,7 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []st
 	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
 		return usageError("usage: fitloop migrate up|status")
 	}
-	db, err := database.Open(cfg.Database, cfg.DataDir, log)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	fsys, err := migrations.FS(db.Dialect())
-	if err != nil {
-		return err
-	}
-	return db.MigrateCommand(ctx, fsys, args[0] == "up", out)
+	return database.RunMigrateCommand(ctx, cfg.Database, cfg.DataDir, log, migrations.FS, args[0] == "up", out)
 }
 
 // admin runs `admin create-user`: how a fresh install gets its first admin.

@@ -38,6 +38,24 @@ type Service interface {
 	MetricSeries(ctx context.Context, userID, metric string, q SeriesQuery) (*Series, error)
 	// LatestMetrics lists every metric with the user's latest sample.
 	LatestMetrics(ctx context.Context, userID string) ([]LatestMetric, error)
+
+	// Statistics sums a user's workouts over a range, by type, with the
+	// current streak. Errors: Invalid (from, to).
+	Statistics(ctx context.Context, userID string, q StatsQuery) (*Statistics, error)
+	// Report is a user's weekly or monthly report. Errors: Invalid (week,
+	// month).
+	Report(ctx context.Context, userID string, q ReportQuery) (*Report, error)
+	// Export checks a download of a user's workouts and samples; its
+	// WriteTo streams it. Errors: Invalid (from, to, format).
+	Export(ctx context.Context, userID string, q ExportQuery) (*Export, error)
+
+	// FindNotifications lists a user's notifications newest first.
+	FindNotifications(ctx context.Context, userID string, f NotificationFilter) ([]Notification, error)
+	// ReadNotification marks one read (again: no change). Errors: NotFound
+	// (notification_not_found).
+	ReadNotification(ctx context.Context, userID, notificationID string) (*Notification, error)
+	// ReadAllNotifications marks every unread notification of a user read.
+	ReadAllNotifications(ctx context.Context, userID string) (*ReadAll, error)
 }
 
 // Error sentinels clients can tell apart by code.
@@ -47,6 +65,7 @@ var (
 	ErrMetricNotFound = &apperr.Error{Kind: apperr.NotFound, Code: "metric_not_found",
 		Message: "Unknown metric; one of " + strings.Join(metricNames(), ", ") + "."}
 	ErrEnded           = apperr.E(apperr.Conflict, "workout_ended", "This workout has already ended.")
+	ErrChanged         = apperr.E(apperr.Conflict, "workout_changed", "This workout is being changed by another request; try again.")
 	ErrActiveNotEdited = &apperr.Error{Kind: apperr.Conflict, Code: "workout_active",
 		Message: "End this workout before changing its times.", Fields: map[string]string{"end_time": "end the workout first"}}
 )

@@ -8,7 +8,22 @@
 // POST and GET /users/{user_id}/workouts; POST /users/{user_id}/metrics
 // (batches of up to activity.max_samples, also for personal API tokens with
 // the metrics:write scope), GET /users/{user_id}/metrics and
-// GET /users/{user_id}/metrics/{metric}.
+// GET /users/{user_id}/metrics/{metric}; GET /users/{user_id}/statistics,
+// GET /users/{user_id}/reports/weekly, .../monthly and .../download (CSV or
+// JSON streamed in constant memory); GET /users/{user_id}/notifications,
+// POST .../notifications/{notification_id}/read and .../read-all.
+//
+// Goals (the users module owns them): GoalProgress measures one in its
+// current period with its pace (the users module's ProgressSource); GoalSet
+// records the planner's baseline once per saga step key (its Planner). New
+// data wakes a checker that posts "goal achieved" notifications at once;
+// the cron job activity.goal_alerts (hourly) repeats that check and sends
+// behind-pace alerts: at most 3 a user's day, 3 hours apart, never in the
+// user's quiet hours. Notifications (activity_notifications) and plans
+// (activity_goal_plans) live in the operational database whatever the
+// store; dedupe keys make each one happen once across replicas. Workouts
+// carry a version so an edit based on a stale read never undoes another
+// write (an edit racing the end of the workout is re-read and re-applied).
 //
 // Storage: a Store interface with two implementations sharing one contract
 // suite — SQL through the main database (tables activity_workouts,
@@ -18,6 +33,8 @@
 // documents are a cache checked against the samples' count per slot. Either
 // way series stay exact.
 //
-// Needs (deps.go): the users module's Basics (time zone and weight for
-// calories). Provides: EraseAccount for the users.delete_account saga.
+// Needs (deps.go): the users module's Basics (time zone, weight for
+// calories, quiet hours) and ActiveGoals; Push (the realtime hub) for live
+// notifications. Provides: EraseAccount for the users.delete_account saga,
+// GoalProgress and GoalSet for the users module, the GoalAlerts cron job.
 package activity

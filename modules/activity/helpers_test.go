@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,6 +49,7 @@ type fakeClock = testkit.Clock
 type fakeUsers struct {
 	mu    sync.Mutex
 	users map[string]activity.UserBasics
+	goals []activity.GoalSpec // ordered by goal id
 }
 
 var _ activity.Users = (*fakeUsers)(nil)
@@ -62,10 +65,56 @@ func (f *fakeUsers) Basics(_ context.Context, userID string) (*activity.UserBasi
 	return &u, nil
 }
 
+// ActiveGoals implements activity.Users.
+func (f *fakeUsers) ActiveGoals(_ context.Context, q activity.GoalQuery) ([]activity.GoalSpec, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []activity.GoalSpec
+	for _, g := range f.goals {
+		if (q.UserID == "" || g.UserID == q.UserID) && g.GoalID > q.After && len(out) < q.Limit {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// addGoal gives a user an active goal.
+func (f *fakeUsers) addGoal(g activity.GoalSpec) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.goals = append(f.goals, g)
+	slices.SortFunc(f.goals, func(a, b activity.GoalSpec) int { return strings.Compare(a.GoalID, b.GoalID) })
+}
+
 func (f *fakeUsers) add(u activity.UserBasics) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.users[u.UserID] = u
+}
+
+// fakePush records the events pushed to users' sockets.
+type fakePush struct {
+	mu     sync.Mutex
+	events []pushed
+}
+
+type pushed struct {
+	UserID, Type string
+	Data         any
+}
+
+// PublishUser implements activity.Push.
+func (f *fakePush) PublishUser(_ context.Context, userID, typ string, data any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, pushed{userID, typ, data})
+	return nil
+}
+
+func (f *fakePush) sent() []pushed {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.events)
 }
 
 // fakeAuth maps fixed bearer tokens to principals.
@@ -97,9 +146,11 @@ type user struct {
 // admin, and API tokens of A's with narrow scopes.
 type env struct {
 	h     http.Handler
+	mod   *activity.Module
 	clock *fakeClock
 	users *fakeUsers
 	auth  *fakeAuth
+	push  *fakePush
 	opts  []testkit.Option
 
 	a, b, admin *user
@@ -131,12 +182,15 @@ func newEnvOn(tb testing.TB, db *database.DB) *env {
 		clock: testkit.NewClock(t0),
 		users: &fakeUsers{users: map[string]activity.UserBasics{}},
 		auth:  &fakeAuth{tokens: map[string]*auth.Principal{}},
+		push:  &fakePush{},
 	}
 	log := slog.New(slog.DiscardHandler)
 	idem := idempotency.Middleware(db, time.Hour, func() time.Time { return e.clock.Now().UTC() })
-	mod, err := activity.New(activity.Deps{DB: db, Users: e.users, Log: log, Clock: e.clock.Now,
+	mod, err := activity.New(activity.Deps{DB: db, Users: e.users, Push: e.push, Log: log, Clock: e.clock.Now,
 		MaxSamples: maxSamples, Idempotent: idem})
 	require.NoError(tb, err)
+	tb.Cleanup(func() { mod.Close() })
+	e.mod = mod
 	engine := httpx.NewEngine(log, httpx.Options{MaxBodyBytes: defaultBodyLimit,
 		BodyLimits: map[string]int64{"POST " + api + activity.MetricsRoute: metricsBodyLimit}})
 	mod.RegisterRoutes(engine.Group(api), e.auth)
@@ -190,9 +244,52 @@ func (e *env) do(tb testing.TB, s testkit.Scenario) *testkit.Response {
 	return s.Do(tb, e.h, e.opts...)
 }
 
-// The error helpers of the test kit, by their short names.
-type errorBody = testkit.ErrorBody
+// as is one request with its expected status and body fragments.
+func as(name, method, url, token string, body any, status int, want ...string) testkit.Scenario {
+	return testkit.Scenario{Name: name, Method: method, URL: url, Token: token, Body: body,
+		ExpectedStatus: status, ExpectedContent: want}
+}
 
+// withKey sends s with an Idempotency-Key.
+func withKey(s testkit.Scenario, key string) testkit.Scenario {
+	s.Headers = map[string]string{"Idempotency-Key": key}
+	return s
+}
+
+func startBody(userID, typ string) map[string]any {
+	return map[string]any{"user_id": userID, "workout_type": typ}
+}
+
+// start starts a workout for u and returns it.
+func (e *env) start(tb testing.TB, u *user, typ string) activity.Started {
+	tb.Helper()
+	resp := e.do(tb, as("", http.MethodPost, api+"/workouts/start", u.Token, startBody(u.ID, typ), http.StatusCreated))
+	s := decode[activity.Started](tb, resp)
+	require.NotEmpty(tb, s.SessionID)
+	return s
+}
+
+// logWorkout logs a finished workout for u and returns it.
+func (e *env) logWorkout(tb testing.TB, u *user, typ string, start time.Time, seconds int) activity.Workout {
+	tb.Helper()
+	resp := e.do(tb, as("", http.MethodPost, api+"/users/"+u.ID+"/workouts", u.Token,
+		map[string]any{"workout_type": typ, "start_time": rfc(start), "duration": seconds}, http.StatusCreated))
+	return decode[activity.Workout](tb, resp)
+}
+
+// post posts a batch of samples for u and requires 200.
+func (e *env) post(tb testing.TB, u *user, samples ...map[string]any) activity.SampleResult {
+	tb.Helper()
+	resp := e.do(tb, as("", http.MethodPost, api+"/users/"+u.ID+"/metrics", u.Token,
+		map[string]any{"samples": samples}, http.StatusOK))
+	return decode[activity.SampleResult](tb, resp)
+}
+
+func sample(metric string, value any, at time.Time) map[string]any {
+	return map[string]any{"metric": metric, "value": value, "recorded_at": rfc(at)}
+}
+
+// The error helpers of the test kit, by their short names.
 var (
 	errorOf = testkit.ErrorOf
 	code    = testkit.Code

@@ -1,10 +1,12 @@
 package activity
 
 import (
+	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/auth"
 	"github.com/fitloop/fitloop/platform/httpx"
 )
@@ -36,6 +38,13 @@ func registerRoutes(rg *gin.RouterGroup, svc Service, authn auth.Authenticator, 
 	rg.POST(MetricsRoute, metricsWriter, idempotent, httpx.Handle(h.addSamples))
 	u.GET("/metrics", signedIn, httpx.Handle(h.latestMetrics))
 	u.GET("/metrics/:metric", signedIn, httpx.Handle(h.metricSeries))
+	u.GET("/statistics", signedIn, httpx.Handle(h.statistics))
+	u.GET("/reports/weekly", signedIn, httpx.Handle(h.report(ReportWeek, "week")))
+	u.GET("/reports/monthly", signedIn, httpx.Handle(h.report(ReportMonth, "month")))
+	u.GET("/reports/download", signedIn, httpx.Handle(h.download))
+	u.GET("/notifications", signedIn, httpx.Handle(h.listNotifications))
+	u.POST("/notifications/read-all", signedIn, httpx.Handle(h.readAll))
+	u.POST("/notifications/:notification_id/read", signedIn, httpx.Handle(h.readNotification))
 }
 
 func (h *handlers) workoutTypes(c *gin.Context) error {
@@ -117,4 +126,66 @@ func (h *handlers) latestMetrics(c *gin.Context) error {
 func (h *handlers) metricSeries(c *gin.Context) error {
 	q := SeriesQuery{Period: c.Query("period"), From: c.Query("from"), To: c.Query("to")}
 	return httpx.Respond(c, http.StatusOK)(h.svc.MetricSeries(c.Request.Context(), c.Param("user_id"), c.Param("metric"), q))
+}
+
+func (h *handlers) statistics(c *gin.Context) error {
+	q := StatsQuery{From: c.Query("from"), To: c.Query("to")}
+	return httpx.Respond(c, http.StatusOK)(h.svc.Statistics(c.Request.Context(), c.Param("user_id"), q))
+}
+
+// report serves a weekly or monthly report; param is the query parameter
+// naming the period.
+func (h *handlers) report(period, param string) func(c *gin.Context) error {
+	return func(c *gin.Context) error {
+		q := ReportQuery{Period: period, Label: c.Query(param)}
+		return httpx.Respond(c, http.StatusOK)(h.svc.Report(c.Request.Context(), c.Param("user_id"), q))
+	}
+}
+
+func (h *handlers) download(c *gin.Context) error {
+	ctx := c.Request.Context()
+	e, err := h.svc.Export(ctx, c.Param("user_id"), ExportQuery{From: c.Query("from"), To: c.Query("to"), Format: c.Query("format")})
+	if err != nil {
+		return err
+	}
+	c.Header("Content-Type", e.ContentType())
+	c.Header("Content-Disposition", `attachment; filename="`+e.Filename()+`"`)
+	c.Header("Cache-Control", "no-store")
+	c.Status(http.StatusOK)
+	if err := e.WriteTo(ctx, c.Writer); err != nil {
+		// The status and part of the body are out: only a dropped
+		// connection tells the client the file is incomplete.
+		slog.ErrorContext(ctx, "activity: download cut short", "user_id", e.UserID, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+func (h *handlers) listNotifications(c *gin.Context) error {
+	page, err := httpx.PageOf(c)
+	if err != nil {
+		return err
+	}
+	f := NotificationFilter{Limit: page.Limit + 1, Cursor: page.Cursor}
+	switch c.Query("unread") {
+	case "", "false":
+	case "true":
+		f.Unread = true
+	default:
+		return apperr.FieldError("unread", "must be true or false")
+	}
+	list, err := h.svc.FindNotifications(c.Request.Context(), c.Param("user_id"), f)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, httpx.NewList(list, page.Limit, func(n Notification) string { return n.ID }))
+	return nil
+}
+
+func (h *handlers) readNotification(c *gin.Context) error {
+	return httpx.Respond(c, http.StatusOK)(h.svc.ReadNotification(c.Request.Context(), c.Param("user_id"), c.Param("notification_id")))
+}
+
+func (h *handlers) readAll(c *gin.Context) error {
+	return httpx.Respond(c, http.StatusOK)(h.svc.ReadAllNotifications(c.Request.Context(), c.Param("user_id")))
 }

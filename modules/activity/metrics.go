@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ func (s *service) AddSamples(ctx context.Context, userID string, in SampleBatch)
 	acc, dup, err := s.store.AddSamples(ctx, userID, samples)
 	if err != nil {
 		return nil, err
+	}
+	if acc > 0 && slices.ContainsFunc(samples, countsTowardGoals) {
+		s.achieve.enqueue(userID) // the batch may have reached a goal
 	}
 	return &SampleResult{Accepted: acc, Duplicates: dup}, nil
 }
@@ -126,8 +130,7 @@ func (s *service) MetricSeries(ctx context.Context, userID, metric string, q Ser
 		return nil, apperr.FieldError("period", "must be day, week or month")
 	}
 	loc := location(u)
-	now := s.now().In(loc)
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	today := localDay(s.now(), loc)
 	from, to := today.AddDate(0, 0, 1-p.days), today
 	v := apperr.Validation{}
 	date := func(field, val string, dst *time.Time) {

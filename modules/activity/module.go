@@ -35,8 +35,27 @@ func (m *Module) RegisterRoutes(rg *gin.RouterGroup, authn auth.Authenticator) {
 	registerRoutes(rg, m.svc, authn, m.idempotent)
 }
 
-// EraseAccount forgets every workout and sample of a user (the users
-// module's AccountEraser; idempotent).
+// EraseAccount forgets every workout, sample, notification and goal plan
+// of a user (the users module's AccountEraser; idempotent).
 func (m *Module) EraseAccount(ctx context.Context, userID string) error {
-	return m.svc.store.EraseUser(ctx, userID)
+	if err := m.svc.store.EraseUser(ctx, userID); err != nil {
+		return err
+	}
+	return m.svc.notes.eraseUser(ctx, userID)
+}
+
+// GoalProgress measures a goal (the users module's ProgressSource).
+func (m *Module) GoalProgress(ctx context.Context, g GoalSpec) (Progress, error) {
+	return m.svc.GoalProgress(ctx, g)
+}
+
+// GoalSet records a new goal once per key (the users module's Planner).
+func (m *Module) GoalSet(ctx context.Context, key string, g PlannedGoal) error {
+	return m.svc.GoalSet(ctx, key, g)
+}
+
+// Close stops the module's background goal checks.
+func (m *Module) Close() error {
+	m.svc.achieve.close()
+	return nil
 }

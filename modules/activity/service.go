@@ -19,10 +19,17 @@ type service struct {
 	log        *slog.Logger
 	now        Clock
 	maxSamples int
+	notes      notifications
+	push       Push
+	achieve    *achiever
 }
 
 func newService(d Deps) *service {
-	s := &service{db: d.DB, store: d.Store, users: d.Users, log: d.Log, now: d.Clock, maxSamples: d.MaxSamples}
+	s := &service{db: d.DB, store: d.Store, users: d.Users, log: d.Log, now: d.Clock, maxSamples: d.MaxSamples,
+		notes: notifications{d.DB}, push: d.Push}
+	if s.push == nil {
+		s.push = NopPush{}
+	}
 	if s.store == nil {
 		s.store = NewSQLStore(d.DB)
 	}
@@ -35,6 +42,7 @@ func newService(d Deps) *service {
 	if s.maxSamples <= 0 {
 		s.maxSamples = 10_000
 	}
+	s.achieve = newAchiever(s)
 	return s
 }
 

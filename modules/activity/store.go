@@ -19,11 +19,14 @@ type Store interface {
 	// Workout returns one workout or ErrWorkoutNotFound.
 	Workout(ctx context.Context, id string) (*Workout, error)
 	// EndWorkout stores end time, duration and calories of an active
-	// workout: ErrWorkoutNotFound, or ErrWorkoutEnded when it has ended.
+	// workout and moves it to the next version: ErrWorkoutNotFound, or
+	// ErrWorkoutEnded when it has ended.
 	EndWorkout(ctx context.Context, w *Workout) error
 	// UpdateWorkout replaces the editable fields of a workout (type, times,
-	// duration, calories, distance, heart rate, notes, updated_at):
-	// ErrWorkoutNotFound.
+	// duration, calories, distance, heart rate, notes, updated_at) if it is
+	// still at w.Version, and moves w to the next version: ErrWorkoutChanged
+	// when another write (an update, the end) got there first, so a write
+	// based on a stale read can never undo it; ErrWorkoutNotFound.
 	UpdateWorkout(ctx context.Context, w *Workout) error
 	// DeleteWorkout removes a workout: ErrWorkoutNotFound.
 	DeleteWorkout(ctx context.Context, id string) error
@@ -75,6 +78,9 @@ type Workout struct {
 	Source            string     `json:"source"` // live or manual
 	CreatedAt         time.Time  `json:"created_at"`
 	UpdatedAt         time.Time  `json:"updated_at"`
+	// Version counts the writes to the workout (0 when created); it guards
+	// UpdateWorkout against lost updates.
+	Version int64 `json:"-"`
 }
 
 // Workout sources.
@@ -127,6 +133,7 @@ const SlotSize = 15 * time.Minute
 var (
 	ErrWorkoutNotFound = errors.New("activity: workout not found")
 	ErrWorkoutEnded    = errors.New("activity: workout already ended")
+	ErrWorkoutChanged  = errors.New("activity: workout changed since it was read")
 )
 
 // ActiveWorkoutError says the user already has an active workout.

@@ -335,6 +335,7 @@ func TestMongoStoreConcerns(t *testing.T) {
 	end := mongoT0.Add(time.Hour)
 	w.EndTime = &end
 	require.NoError(t, s.EndWorkout(ctx, w))
+	w.Version++ // the end moved it on
 	require.NoError(t, s.UpdateWorkout(ctx, w))
 	mongoAdd(t, s, "u1", []Sample{mongoSampleAt("steps", 0, 1, "", "")}, 1, 0)
 	require.Len(t, mongoSlots(t, s, "u1", "steps"), 1) // writes the rollup cache

@@ -36,6 +36,7 @@ type mongoWorkout struct {
 	Source            string   `bson:"source"`
 	CreatedUS         int64    `bson:"created_us"`
 	UpdatedUS         int64    `bson:"updated_us"`
+	Version           int64    `bson:"version"`
 }
 
 // mongoActive is one_active of an active workout.
@@ -65,7 +66,7 @@ func toMongoWorkout(w *Workout) *mongoWorkout {
 		OneActive: mongoOneActive(w.ID, w.EndTime), Duration: w.Duration,
 		CaloriesBurned: w.CaloriesBurned, CaloriesEstimated: w.CaloriesEstimated,
 		DistanceKM: w.DistanceKM, AvgHeartRate: w.AvgHeartRate, Notes: w.Notes, Source: w.Source,
-		CreatedUS: mongoMicros(w.CreatedAt), UpdatedUS: mongoMicros(w.UpdatedAt),
+		CreatedUS: mongoMicros(w.CreatedAt), UpdatedUS: mongoMicros(w.UpdatedAt), Version: w.Version,
 	}
 	if w.EndTime != nil {
 		end := mongoMicros(*w.EndTime)
@@ -79,7 +80,7 @@ func (d *mongoWorkout) toWorkout() *Workout {
 		ID: d.ID, UserID: d.UserID, WorkoutType: d.WorkoutType, StartTime: mongoTime(d.StartUS),
 		Duration: d.Duration, CaloriesBurned: d.CaloriesBurned, CaloriesEstimated: d.CaloriesEstimated,
 		DistanceKM: d.DistanceKM, AvgHeartRate: d.AvgHeartRate, Notes: d.Notes, Source: d.Source,
-		CreatedAt: mongoTime(d.CreatedUS), UpdatedAt: mongoTime(d.UpdatedUS),
+		CreatedAt: mongoTime(d.CreatedUS), UpdatedAt: mongoTime(d.UpdatedUS), Version: d.Version,
 	}
 	if d.EndUS != nil {
 		end := mongoTime(*d.EndUS)
@@ -161,24 +162,33 @@ func (s *mongoStore) EndWorkout(ctx context.Context, w *Workout) error {
 		set = append(set, bson.E{Key: "updated_us", Value: mongoMicros(w.UpdatedAt)})
 	}
 	res, err := s.workouts.UpdateOne(ctx, bson.D{{Key: "_id", Value: w.ID}, {Key: "end_us", Value: nil}},
-		bson.D{{Key: "$set", Value: set}})
+		bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}})
 	if err != nil {
 		return wrapMongo("end workout", err)
 	}
 	if res.MatchedCount == 1 {
 		return nil
 	}
-	n, err := s.workouts.CountDocuments(ctx, bson.D{{Key: "_id", Value: w.ID}})
+	return s.missingOr(ctx, "end workout", w.ID, ErrWorkoutEnded)
+}
+
+// missingOr tells why a conditional update of workout id matched nothing:
+// ErrWorkoutNotFound when it is not there, else otherwise.
+func (s *mongoStore) missingOr(ctx context.Context, op, id string, otherwise error) error {
+	n, err := s.workouts.CountDocuments(ctx, bson.D{{Key: "_id", Value: id}})
 	switch {
 	case err != nil:
-		return wrapMongo("end workout", err)
+		return wrapMongo(op, err)
 	case n == 0:
 		return ErrWorkoutNotFound
 	}
-	return ErrWorkoutEnded
+	return otherwise
 }
 
-// UpdateWorkout replaces the editable fields of a workout. Making an ended
+// UpdateWorkout replaces the editable fields of a workout still at
+// w.Version, in one update conditional on the version. MongoDB applies it
+// atomically, so of racing updates from one version exactly one lands;
+// FerretDB v1 may let two through (see store_mongo.go). Making an ended
 // workout active again while the user has another active one answers
 // *ActiveWorkoutError.
 func (s *mongoStore) UpdateWorkout(ctx context.Context, w *Workout) error {
@@ -190,9 +200,10 @@ func (s *mongoStore) UpdateWorkout(ctx context.Context, w *Workout) error {
 		{Key: "duration", Value: d.Duration}, {Key: "calories_burned", Value: d.CaloriesBurned},
 		{Key: "calories_estimated", Value: d.CaloriesEstimated}, {Key: "distance_km", Value: d.DistanceKM},
 		{Key: "avg_heart_rate", Value: d.AvgHeartRate}, {Key: "notes", Value: d.Notes},
-		{Key: "updated_us", Value: d.UpdatedUS},
+		{Key: "updated_us", Value: d.UpdatedUS}, {Key: "version", Value: w.Version + 1},
 	}
-	res, err := s.workouts.UpdateOne(ctx, bson.D{{Key: "_id", Value: w.ID}}, bson.D{{Key: "$set", Value: set}})
+	res, err := s.workouts.UpdateOne(ctx, bson.D{{Key: "_id", Value: w.ID}, {Key: "version", Value: w.Version}},
+		bson.D{{Key: "$set", Value: set}})
 	switch {
 	case err != nil && isMongoDuplicate(err):
 		active, lookErr := s.activeWorkoutID(ctx, w.UserID)
@@ -202,10 +213,11 @@ func (s *mongoStore) UpdateWorkout(ctx context.Context, w *Workout) error {
 		return &ActiveWorkoutError{SessionID: active}
 	case err != nil:
 		return wrapMongo("update workout", err)
-	case res.MatchedCount == 0:
-		return ErrWorkoutNotFound
+	case res.MatchedCount == 1:
+		w.Version++
+		return nil
 	}
-	return nil
+	return s.missingOr(ctx, "update workout", w.ID, ErrWorkoutChanged)
 }
 
 // DeleteWorkout removes a workout: ErrWorkoutNotFound. Deleting the active

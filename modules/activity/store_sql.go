@@ -43,6 +43,7 @@ type workoutRow struct {
 	Source            string
 	CreatedAt         time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"`
+	Version           int64
 }
 
 func (workoutRow) TableName() string { return "activity_workouts" }
@@ -73,7 +74,7 @@ func toRow(w *Workout) *workoutRow {
 		StartTime: w.StartTime, EndTime: w.EndTime, Duration: w.Duration,
 		CaloriesBurned: w.CaloriesBurned, CaloriesEstimated: w.CaloriesEstimated,
 		DistanceKM: w.DistanceKM, AvgHeartRate: w.AvgHeartRate, Notes: w.Notes, Source: w.Source,
-		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
+		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, Version: w.Version,
 	}
 }
 
@@ -84,7 +85,7 @@ func (r *workoutRow) toWorkout() *Workout {
 		StartTime: r.StartTime.UTC(), EndTime: utcPtr(r.EndTime), Duration: r.Duration,
 		CaloriesBurned: r.CaloriesBurned, CaloriesEstimated: r.CaloriesEstimated,
 		DistanceKM: r.DistanceKM, AvgHeartRate: r.AvgHeartRate, Notes: r.Notes, Source: r.Source,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
 	}
 }
 
@@ -172,6 +173,7 @@ func (s *SQLStore) EndWorkout(ctx context.Context, w *Workout) error {
 	set := map[string]any{
 		"end_time": *w.EndTime, "duration": w.Duration,
 		"calories_burned": w.CaloriesBurned, "calories_estimated": w.CaloriesEstimated,
+		"version": gorm.Expr("version + 1"),
 	}
 	if !w.UpdatedAt.IsZero() {
 		set["updated_at"] = w.UpdatedAt
@@ -181,14 +183,7 @@ func (s *SQLStore) EndWorkout(ctx context.Context, w *Workout) error {
 		if res.Error != nil || res.RowsAffected == 1 {
 			return res.Error
 		}
-		var n int64
-		if err := tx.Model(&workoutRow{}).Where("id = ?", w.ID).Count(&n).Error; err != nil {
-			return err
-		}
-		if n == 0 {
-			return ErrWorkoutNotFound
-		}
-		return ErrWorkoutEnded
+		return missingOr(tx, w.ID, ErrWorkoutEnded)
 	})
 	if errors.Is(err, ErrWorkoutNotFound) || errors.Is(err, ErrWorkoutEnded) {
 		return err
@@ -196,25 +191,42 @@ func (s *SQLStore) EndWorkout(ctx context.Context, w *Workout) error {
 	return translate("end workout", err, nil)
 }
 
-// UpdateWorkout replaces the editable fields of a workout. Making an ended
-// workout active again while the user has another active one answers
-// *ActiveWorkoutError.
+// missingOr tells why a conditional write to workout id changed nothing:
+// ErrWorkoutNotFound when it is not there, else otherwise.
+func missingOr(tx *gorm.DB, id string, otherwise error) error {
+	var n int64
+	if err := tx.Model(&workoutRow{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrWorkoutNotFound
+	}
+	return otherwise
+}
+
+// UpdateWorkout replaces the editable fields of a workout still at
+// w.Version. Making an ended workout active again while the user has
+// another active one answers *ActiveWorkoutError.
 func (s *SQLStore) UpdateWorkout(ctx context.Context, w *Workout) error {
 	normalize(w)
 	set := map[string]any{
 		"workout_type": w.WorkoutType, "start_time": w.StartTime, "end_time": w.EndTime,
 		"duration": w.Duration, "calories_burned": w.CaloriesBurned, "calories_estimated": w.CaloriesEstimated,
 		"distance_km": w.DistanceKM, "avg_heart_rate": w.AvgHeartRate, "notes": w.Notes, "updated_at": w.UpdatedAt,
+		"version": w.Version + 1,
 	}
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&workoutRow{}).Where("id = ?", w.ID).Updates(set)
-		if res.Error == nil && res.RowsAffected == 0 {
-			return ErrWorkoutNotFound
+		res := tx.Model(&workoutRow{}).Where("id = ? AND version = ?", w.ID, w.Version).Updates(set)
+		if res.Error != nil || res.RowsAffected == 1 {
+			return res.Error
 		}
-		return res.Error
+		return missingOr(tx, w.ID, ErrWorkoutChanged)
 	})
 	switch {
-	case errors.Is(err, ErrWorkoutNotFound):
+	case err == nil:
+		w.Version++
+		return nil
+	case errors.Is(err, ErrWorkoutNotFound), errors.Is(err, ErrWorkoutChanged):
 		return err
 	case database.IsUniqueViolation(err):
 		// The transaction that failed is gone (PostgreSQL aborts it), so the

@@ -24,6 +24,10 @@ func TestSQLStore(t *testing.T) {
 			t.Parallel()
 			sqlAllOrNothingMidBatch(t, db, store)
 		})
+		t.Run("lets_one_of_racing_updates_from_one_version_land", func(t *testing.T) {
+			t.Parallel()
+			sqlRacingUpdates(t, store)
+		})
 		t.Run("refuses_reopening_a_workout_while_another_is_active", func(t *testing.T) {
 			t.Parallel()
 			u := contractUser(t, "reopen")

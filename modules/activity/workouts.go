@@ -69,6 +69,7 @@ func (s *service) EndWorkout(ctx context.Context, sessionID string, in EndInput)
 	if err := s.store.EndWorkout(ctx, w); err != nil {
 		return nil, storeError(err)
 	}
+	s.achieve.enqueue(w.UserID)
 	return &Ended{SessionID: w.ID, StartTime: w.StartTime, EndTime: end, Duration: w.Duration,
 		CaloriesBurned: w.CaloriesBurned, CaloriesEstimated: w.CaloriesEstimated}, nil
 }
@@ -128,6 +129,7 @@ func (s *service) LogWorkout(ctx context.Context, userID string, in LogInput) (*
 	if err := s.store.CreateWorkout(ctx, w); err != nil {
 		return nil, storeError(err)
 	}
+	s.achieve.enqueue(userID)
 	return w, nil
 }
 
@@ -263,8 +265,26 @@ func (s *service) ownWorkout(ctx context.Context, id string) (*Workout, error) {
 	return w, nil
 }
 
-// UpdateWorkout implements Service.
+// updateAttempts bounds how often UpdateWorkout re-reads a workout that
+// another write changed under it.
+const updateAttempts = 3
+
+// UpdateWorkout implements Service. The update applies to the workout as
+// stored: when another write (an edit, the end of the workout) lands
+// between the read and the write, the workout is read again and the update
+// checked and applied afresh.
 func (s *service) UpdateWorkout(ctx context.Context, sessionID string, upd WorkoutUpdate) (*Workout, error) {
+	var w *Workout
+	var err error
+	for range updateAttempts {
+		if w, err = s.updateWorkout(ctx, sessionID, upd); !errors.Is(err, ErrWorkoutChanged) {
+			break
+		}
+	}
+	return w, storeError(err)
+}
+
+func (s *service) updateWorkout(ctx context.Context, sessionID string, upd WorkoutUpdate) (*Workout, error) {
 	w, err := s.ownWorkout(ctx, sessionID)
 	if err != nil {
 		return nil, err
@@ -323,8 +343,9 @@ func (s *service) UpdateWorkout(ctx context.Context, sessionID string, upd Worko
 		}
 	}
 	if err := s.store.UpdateWorkout(ctx, w); err != nil {
-		return nil, storeError(err)
+		return nil, err
 	}
+	s.achieve.enqueue(w.UserID)
 	return w, nil
 }
 
@@ -350,6 +371,8 @@ func storeError(err error) error {
 		return ErrNotFound
 	case errors.Is(err, ErrWorkoutEnded):
 		return ErrEnded
+	case errors.Is(err, ErrWorkoutChanged):
+		return ErrChanged
 	}
 	return err
 }

@@ -38,7 +38,8 @@ func (s *service) Register(ctx context.Context, in RegisterInput) (*Account, err
 	}
 	now := s.clock()
 	a := &accountRow{ID: newID(), Username: in.Username, Email: in.Email, Role: in.Role,
-		Timezone: "UTC", Units: "metric", CreatedAt: now, UpdatedAt: now}
+		Timezone: "UTC", Units: "metric", QuietHoursStart: defaultQuietStart, QuietHoursEnd: defaultQuietEnd,
+		CreatedAt: now, UpdatedAt: now}
 	cred := &credentialRow{ID: newID(), UserID: a.ID, PasswordHash: hash, CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.PasswordMaxAge)}
 	if err := s.db.Tx(ctx, func(tx *gorm.DB) error { return s.store.createAccount(tx, a, cred) }); err != nil {
@@ -112,9 +113,16 @@ func (s *service) fullProfile(ctx context.Context, a *accountRow) (*Profile, err
 
 func (s *service) profileDTO(a *accountRow, bio *biometricsRow) *Profile {
 	p := publicProfile(a)
-	p.Private = &Private{Email: a.Email, Timezone: a.Timezone, Units: a.Units, Disabled: a.Disabled,
-		UpdatedAt: a.UpdatedAt, Biometrics: summarize(bio, s.clock())}
+	p.Private = privateFields(a)
+	p.Biometrics = summarize(bio, s.clock())
 	return p
+}
+
+// privateFields are an account's private profile fields, without biometrics.
+func privateFields(a *accountRow) *Private {
+	return &Private{Email: a.Email, Timezone: a.Timezone, Units: a.Units,
+		QuietHoursStart: a.QuietHoursStart, QuietHoursEnd: a.QuietHoursEnd,
+		Disabled: a.Disabled, UpdatedAt: a.UpdatedAt}
 }
 
 // UpdateUser implements Service.
@@ -136,6 +144,12 @@ func (s *service) UpdateUser(ctx context.Context, userID string, upd UserUpdate)
 	}
 	if upd.Units != nil {
 		v.Check(*upd.Units == "metric" || *upd.Units == "imperial", "units", "must be metric or imperial")
+	}
+	if upd.QuietHoursStart != nil {
+		validateClock(v, "quiet_hours_start", *upd.QuietHoursStart)
+	}
+	if upd.QuietHoursEnd != nil {
+		validateClock(v, "quiet_hours_end", *upd.QuietHoursEnd)
 	}
 	if upd.Email != nil {
 		*upd.Email = normalizeEmail(*upd.Email)
@@ -183,6 +197,8 @@ func applyUserUpdate(a *accountRow, upd UserUpdate) {
 	set(&a.Bio, upd.Bio)
 	set(&a.Timezone, upd.Timezone)
 	set(&a.Units, upd.Units)
+	set(&a.QuietHoursStart, upd.QuietHoursStart)
+	set(&a.QuietHoursEnd, upd.QuietHoursEnd)
 	set(&a.Email, upd.Email)
 }
 

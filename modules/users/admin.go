@@ -20,8 +20,7 @@ func (s *service) FindUsers(ctx context.Context, f UserFilter) ([]*Profile, erro
 	out := make([]*Profile, 0, len(rows))
 	for i := range rows {
 		p := publicProfile(&rows[i])
-		p.Private = &Private{Email: rows[i].Email, Timezone: rows[i].Timezone, Units: rows[i].Units,
-			Disabled: rows[i].Disabled, UpdatedAt: rows[i].UpdatedAt}
+		p.Private = privateFields(&rows[i])
 		out = append(out, p)
 	}
 	return out, nil

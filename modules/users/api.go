@@ -65,9 +65,16 @@ type Service interface {
 	DeleteToken(ctx context.Context, userID, tokenID string) error
 
 	// Basics returns what other modules need to know about a live account
-	// (time zone, weight). It checks no caller: modules call it after
-	// their own authorization. Errors: NotFound (user_not_found).
+	// (time zone, quiet hours, weight). It checks no caller: modules call it
+	// after their own authorization. Errors: NotFound (user_not_found).
 	Basics(ctx context.Context, userID string) (*UserBasics, error)
+	// ActiveGoals lists active goals of live accounts (across all users when
+	// q.UserID is empty), ordered by goal id ascending, after q.After, at most
+	// q.Limit (default 100, max 1000). "Live" is neither deleted nor disabled.
+	// It checks no caller: modules call it after their own authorization (a
+	// cron job walking every user's goals has none). Errors: Invalid (an
+	// unknown period).
+	ActiveGoals(ctx context.Context, q ActiveGoalQuery) ([]ActiveGoal, error)
 
 	// FindUsers and AdminUpdateUser are for admins only (Forbidden otherwise).
 	FindUsers(ctx context.Context, f UserFilter) ([]*Profile, error)
@@ -87,12 +94,32 @@ var (
 	ErrWrongPassword      = &apperr.Error{Kind: apperr.Forbidden, Code: "wrong_password", Message: "The current password is wrong.", Fields: map[string]string{"current_password": "is wrong"}}
 )
 
-// UserBasics is what other modules read about a user.
+// UserBasics is what other modules read about a user. QuietStart and
+// QuietEnd ("HH:MM" in Timezone) bound the user's quiet hours, when no
+// notification should reach them; the span may cross midnight (22:00–07:00 by
+// default), and start == end means no quiet hours.
 type UserBasics struct {
-	UserID   string
-	Role     string
-	Timezone string   // IANA name, "UTC" by default
-	WeightKG *float64 // nil when never given
+	UserID               string
+	Role                 string
+	Timezone             string // IANA name, "UTC" by default
+	QuietStart, QuietEnd string
+	WeightKG             *float64 // nil when never given
+}
+
+// ActiveGoalQuery selects goals for ActiveGoals.
+type ActiveGoalQuery struct {
+	UserID  string   // one user's goals; empty: every user's
+	Periods []string // goals of these periods (GoalPeriods); empty: every period
+	After   string   // a goal id: only goals with a greater id (keyset paging)
+	Limit   int      // at most this many; 0 means 100, more than 1000 means 1000
+}
+
+// ActiveGoal is an active goal of a live account, as other modules see it.
+type ActiveGoal struct {
+	GoalID, UserID, GoalType, Period string
+	TargetValue                      float64
+	TargetDate                       string // YYYY-MM-DD
+	CreatedAt                        time.Time
 }
 
 // RegisterInput is the body of POST /users/register.
@@ -155,14 +182,18 @@ type Profile struct {
 	*Private
 }
 
-// Private holds the fields only the user and admins see.
+// Private holds the fields only the user and admins see. The quiet hours
+// ("HH:MM" in Timezone, 22:00–07:00 by default) are when no notification is
+// sent; the span may cross midnight, and start == end means none.
 type Private struct {
-	Email      string             `json:"email"`
-	Timezone   string             `json:"timezone"`
-	Units      string             `json:"units"`
-	Disabled   bool               `json:"disabled"`
-	UpdatedAt  time.Time          `json:"updated_at"`
-	Biometrics *BiometricsSummary `json:"biometrics"`
+	Email           string             `json:"email"`
+	Timezone        string             `json:"timezone"`
+	Units           string             `json:"units"`
+	QuietHoursStart string             `json:"quiet_hours_start"`
+	QuietHoursEnd   string             `json:"quiet_hours_end"`
+	Disabled        bool               `json:"disabled"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+	Biometrics      *BiometricsSummary `json:"biometrics"`
 }
 
 // BiometricsSummary is the short form of biometrics in a full profile.
@@ -179,6 +210,8 @@ type UserUpdate struct {
 	Bio             *string `json:"bio"`
 	Timezone        *string `json:"timezone"`
 	Units           *string `json:"units"`
+	QuietHoursStart *string `json:"quiet_hours_start"` // "HH:MM", 00:00–23:59
+	QuietHoursEnd   *string `json:"quiet_hours_end"`   // "HH:MM"; equal to the start: no quiet hours
 	Email           *string `json:"email"`
 	CurrentPassword *string `json:"current_password"`
 }

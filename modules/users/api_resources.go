@@ -48,8 +48,17 @@ type Goal struct {
 	Period          string    `json:"period"`
 	Status          string    `json:"status"`
 	CurrentProgress float64   `json:"current_progress"`
+	Pace            GoalPace  `json:"pace"`
 	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+// GoalPace says whether a goal's progress keeps up with its current period,
+// as the ProgressSource computed it (see Progress).
+type GoalPace struct {
+	Expected      *float64 `json:"expected"`       // where the user should be by now; nil when it means nothing
+	ProjectedDate *string  `json:"projected_date"` // YYYY-MM-DD the target is reached at this pace; nil when not within the period (or the target date)
+	OnTrack       bool     `json:"on_track"`
 }
 
 // GoalInput is the body of POST /users/{user_id}/goals.

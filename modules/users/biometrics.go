@@ -44,7 +44,8 @@ func (s *service) Basics(ctx context.Context, userID string) (*UserBasics, error
 	if err != nil {
 		return nil, err
 	}
-	out := &UserBasics{UserID: a.ID, Role: a.Role, Timezone: a.Timezone}
+	out := &UserBasics{UserID: a.ID, Role: a.Role, Timezone: a.Timezone,
+		QuietStart: a.QuietHoursStart, QuietEnd: a.QuietHoursEnd}
 	if b != nil {
 		out.WeightKG = b.WeightKG
 	}

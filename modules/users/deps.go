@@ -13,26 +13,40 @@ import (
 	"github.com/fitloop/fitloop/platform/saga"
 )
 
-// ProgressSource computes how far a user is toward a goal. The activity module
-// provides it; until then NopProgress answers 0.
+// ProgressSource computes how far a user is toward a goal and whether they
+// keep pace. The activity module provides it; until then NopProgress answers
+// no progress.
 type ProgressSource interface {
-	CurrentProgress(ctx context.Context, userID string, g GoalSpec) (float64, error)
+	CurrentProgress(ctx context.Context, userID string, g GoalSpec) (Progress, error)
 }
 
 // GoalSpec is what a ProgressSource needs to know about a goal.
 type GoalSpec struct {
-	GoalType   string
-	Period     string
-	TargetDate string
-	CreatedAt  time.Time
-	Timezone   string
+	GoalID               string
+	GoalType             string
+	Period               string
+	TargetValue          float64
+	TargetDate           string // YYYY-MM-DD
+	CreatedAt            time.Time
+	Timezone             string // IANA
+	QuietStart, QuietEnd string // "HH:MM", the user's quiet hours
+}
+
+// Progress is how far a user is toward a goal in its current period.
+type Progress struct {
+	Current       float64
+	Expected      *float64 // where the pace says the user should be by now; nil when it means nothing
+	ProjectedDate *string  // YYYY-MM-DD the goal is reached at the current pace; nil when not within the period (or the target date)
+	OnTrack       bool
 }
 
 // NopProgress reports no progress.
 type NopProgress struct{}
 
 // CurrentProgress implements ProgressSource.
-func (NopProgress) CurrentProgress(context.Context, string, GoalSpec) (float64, error) { return 0, nil }
+func (NopProgress) CurrentProgress(context.Context, string, GoalSpec) (Progress, error) {
+	return Progress{}, nil
+}
 
 // Sagas runs sagas: platform/saga's orchestrator satisfies it.
 type Sagas interface {

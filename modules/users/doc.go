@@ -15,11 +15,29 @@
 // POST|GET /users/{user_id}/tokens, DELETE /users/{user_id}/tokens/{token_id};
 // GET /admin/users, PUT /admin/users/{user_id}.
 //
+// Profiles carry quiet hours (quiet_hours_start, quiet_hours_end: "HH:MM",
+// 00:00–23:59, in the user's time zone; 22:00–07:00 by default) when no
+// notification should reach the user. The span may cross midnight; equal
+// bounds mean no quiet hours. Other modules read them through Basics and
+// GoalSpec.
+//
+// Goals show current_progress and pace (expected progress by now, the
+// projected date of reaching the target, on_track), all computed by the
+// ProgressSource from a GoalSpec (the goal, the user's time zone and quiet
+// hours).
+//
 // Authorization: private objects (full profile, biometrics, goals, tokens) are
 // visible to their owner and admins; anyone else gets 404. Token and session
 // management needs a signed-in session, never an API token. A session whose
 // password expired may only change the password and manage sessions.
 //
-// Needs: ProgressSource (goal progress; the activity module provides it, Nop
-// until then). Provides: Service, and auth.Authenticator for the middleware.
+// For other modules, Basics (a live account's time zone, quiet hours and
+// weight) and ActiveGoals (active goals of live accounts, one user's or
+// everyone's, in goal id order with keyset paging; users_goals_active indexes
+// the walk across users) check no caller: modules call them after their own
+// authorization.
+//
+// Needs: ProgressSource (goal progress and pace; the activity module provides
+// it, Nop until then: 0, no pace, not on track). Provides: Service, and
+// auth.Authenticator for the middleware.
 package users

@@ -47,7 +47,7 @@ func (s *service) CreateGoal(ctx context.Context, userID string, in GoalInput) (
 	if _, err := s.sagas.Start(sagaCtx, SagaSetGoal, newSetGoalData(g)); err != nil {
 		return nil, err
 	}
-	return s.goalDTO(ctx, g, a.Timezone)
+	return s.goalDTO(ctx, g, a)
 }
 
 func validateTarget(v apperr.Validation, x float64) {
@@ -90,7 +90,7 @@ func (s *service) FindGoals(ctx context.Context, userID string, f GoalFilter) ([
 	}
 	out := make([]*Goal, 0, len(rows))
 	for i := range rows {
-		g, err := s.goalDTO(ctx, &rows[i], a.Timezone)
+		g, err := s.goalDTO(ctx, &rows[i], a)
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +112,7 @@ func (s *service) FindGoalByID(ctx context.Context, userID, goalID string) (*Goa
 	if err != nil {
 		return nil, err
 	}
-	return s.goalDTO(ctx, g, a.Timezone)
+	return s.goalDTO(ctx, g, a)
 }
 
 // UpdateGoal implements Service.
@@ -165,7 +165,7 @@ func (s *service) UpdateGoal(ctx context.Context, userID, goalID string, upd Goa
 	if err != nil {
 		return nil, err
 	}
-	return s.goalDTO(ctx, g, a.Timezone)
+	return s.goalDTO(ctx, g, a)
 }
 
 // DeleteGoal implements Service.
@@ -185,15 +185,50 @@ func (s *service) DeleteGoal(ctx context.Context, userID, goalID string) error {
 	})
 }
 
-func (s *service) goalDTO(ctx context.Context, g *goalRow, tz string) (*Goal, error) {
+// goalDTO is a goal with its progress and pace; a is its owner's account,
+// whose time zone and quiet hours the ProgressSource needs.
+func (s *service) goalDTO(ctx context.Context, g *goalRow, a *accountRow) (*Goal, error) {
 	target := g.TargetDate.Format(time.DateOnly)
-	progress, err := s.progress.CurrentProgress(ctx, g.UserID, GoalSpec{
-		GoalType: g.GoalType, Period: g.Period, TargetDate: target, CreatedAt: g.CreatedAt, Timezone: tz,
+	p, err := s.progress.CurrentProgress(ctx, g.UserID, GoalSpec{
+		GoalID: g.ID, GoalType: g.GoalType, Period: g.Period, TargetValue: g.TargetValue, TargetDate: target,
+		CreatedAt: g.CreatedAt, Timezone: a.Timezone, QuietStart: a.QuietHoursStart, QuietEnd: a.QuietHoursEnd,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &Goal{GoalID: g.ID, UserID: g.UserID, GoalType: g.GoalType, TargetValue: g.TargetValue,
-		TargetDate: target, Period: g.Period, Status: g.Status, CurrentProgress: progress,
+		TargetDate: target, Period: g.Period, Status: g.Status, CurrentProgress: p.Current,
+		Pace:      GoalPace{Expected: p.Expected, ProjectedDate: p.ProjectedDate, OnTrack: p.OnTrack},
 		CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}, nil
+}
+
+// Limits of an ActiveGoals page.
+const (
+	defaultActiveGoals = 100
+	maxActiveGoals     = 1000
+)
+
+// ActiveGoals implements Service.
+func (s *service) ActiveGoals(ctx context.Context, q ActiveGoalQuery) ([]ActiveGoal, error) {
+	for _, p := range q.Periods {
+		if !slices.Contains(GoalPeriods, p) {
+			return nil, apperr.FieldError("periods", "must each be one of "+strings.Join(GoalPeriods, ", "))
+		}
+	}
+	switch {
+	case q.Limit <= 0:
+		q.Limit = defaultActiveGoals
+	case q.Limit > maxActiveGoals:
+		q.Limit = maxActiveGoals
+	}
+	rows, err := s.store.activeGoals(s.db.Read(ctx), q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ActiveGoal, 0, len(rows))
+	for _, g := range rows {
+		out = append(out, ActiveGoal{GoalID: g.ID, UserID: g.UserID, GoalType: g.GoalType, Period: g.Period,
+			TargetValue: g.TargetValue, TargetDate: g.TargetDate.Format(time.DateOnly), CreatedAt: g.CreatedAt.UTC()})
+	}
+	return out, nil
 }

@@ -239,8 +239,6 @@ func (e *env) newToken(tb testing.TB, u *user, scopes []string, expiresAt *time.
 }
 
 // The error helpers of the test kit, by their short names.
-type errorBody = testkit.ErrorBody
-
 var (
 	errorOf = testkit.ErrorOf
 	code    = testkit.Code

@@ -2,12 +2,15 @@ package users_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fitloop/fitloop/modules/users"
@@ -22,12 +25,13 @@ func TestGetProfile(t *testing.T) {
 			return testkit.Scenario{Name: name, Method: http.MethodGet, URL: api + "/users/" + id, Token: token,
 				ExpectedStatus: status, ExpectedContent: want, NotExpectedContent: notWant}
 		}
-		private := []string{`"email":`, `"timezone":`, `"units":`, `"biometrics":`}
+		private := []string{`"email":`, `"timezone":`, `"units":`, `"quiet_hours_start":`, `"quiet_hours_end":`, `"biometrics":`}
 		e.run(t,
 			get("refuses_anonymous_callers", u.ID, "", http.StatusUnauthorized, []string{code("unauthenticated")}),
 			get("shows_the_full_profile_to_its_owner", u.ID, u.Token, http.StatusOK,
 				[]string{`"user_id":"` + u.ID + `"`, `"username":"` + u.Username + `"`, `"email":"` + u.Email + `"`,
-					`"timezone":"UTC"`, `"units":"metric"`, `"biometrics":null`, `"role":"customer"`, `"created_at":"`}),
+					`"timezone":"UTC"`, `"units":"metric"`, `"quiet_hours_start":"22:00"`, `"quiet_hours_end":"07:00"`,
+					`"biometrics":null`, `"role":"customer"`, `"created_at":"`}),
 			get("shows_the_public_profile_to_another_user", u.ID, other.Token, http.StatusOK,
 				[]string{`"username":"` + u.Username + `"`, `"display_name":`, `"bio":`, `"role":`, `"created_at":`},
 				append(private, u.Email)...),
@@ -90,6 +94,69 @@ func TestUpdateProfile(t *testing.T) {
 			put("lets_an_admin_change_the_email_without_a_password", admin.Token,
 				map[string]string{"email": "by-admin@example.com"}, http.StatusOK, `"email":"by-admin@example.com"`),
 			put("refuses_anonymous_callers", "", map[string]string{"bio": "x"}, http.StatusUnauthorized),
+		)
+	})
+}
+
+func TestQuietHours(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		u, other, admin := e.newUser(t, "quiet"), e.newUser(t, "peer"), e.newAdmin(t)
+		profile := api + "/users/" + u.ID
+		put := func(name, token string, body any, status int, want ...string) testkit.Scenario {
+			return testkit.Scenario{Name: name, Method: http.MethodPut, URL: profile, Token: token,
+				Body: body, ExpectedStatus: status, ExpectedContent: want}
+		}
+		hours := func(start, end string) string {
+			return `"quiet_hours_start":"` + start + `","quiet_hours_end":"` + end + `"`
+		}
+		get := func(name, token string, want ...string) testkit.Scenario {
+			return testkit.Scenario{Name: name, Method: http.MethodGet, URL: profile, Token: token,
+				ExpectedStatus: http.StatusOK, ExpectedContent: want}
+		}
+		// rejects answers 400 naming exactly the fields in want.
+		rejects := func(name string, body any, want ...string) testkit.Scenario {
+			s := put(name, u.Token, body, http.StatusBadRequest, code("validation_failed"))
+			s.After = func(tb testing.TB, resp *testkit.Response) {
+				tb.Helper()
+				assert.ElementsMatch(tb, want, slices.Collect(maps.Keys(errorOf(tb, resp).Error.Fields)))
+			}
+			return s
+		}
+		e.run(t,
+			get("starts_with_the_default_quiet_hours", u.Token, hours("22:00", "07:00")),
+			put("sets_quiet_hours_across_midnight", u.Token,
+				map[string]string{"quiet_hours_start": "23:30", "quiet_hours_end": "06:15"}, http.StatusOK, hours("23:30", "06:15")),
+			get("reads_back_the_quiet_hours", u.Token, hours("23:30", "06:15")),
+			put("changes_only_the_end", u.Token, map[string]string{"quiet_hours_end": "08:00"}, http.StatusOK,
+				hours("23:30", "08:00")),
+			put("leaves_quiet_hours_alone_on_null", u.Token, map[string]any{"quiet_hours_start": nil, "bio": "x"},
+				http.StatusOK, hours("23:30", "08:00")),
+			put("accepts_quiet_hours_within_a_day", u.Token,
+				map[string]string{"quiet_hours_start": "00:00", "quiet_hours_end": "23:59"}, http.StatusOK, hours("00:00", "23:59")),
+			put("accepts_equal_bounds_as_no_quiet_hours", u.Token,
+				map[string]string{"quiet_hours_start": "12:00", "quiet_hours_end": "12:00"}, http.StatusOK, hours("12:00", "12:00")),
+			rejects("rejects_hour_24", map[string]string{"quiet_hours_start": "24:00"}, "quiet_hours_start"),
+			rejects("rejects_minute_60", map[string]string{"quiet_hours_end": "07:60"}, "quiet_hours_end"),
+			rejects("rejects_a_single_digit_hour", map[string]string{"quiet_hours_start": "7:00"}, "quiet_hours_start"),
+			rejects("rejects_seconds", map[string]string{"quiet_hours_end": "07:00:00"}, "quiet_hours_end"),
+			rejects("rejects_an_empty_time", map[string]string{"quiet_hours_start": ""}, "quiet_hours_start"),
+			rejects("rejects_a_twelve_hour_time", map[string]string{"quiet_hours_end": "7pm"}, "quiet_hours_end"),
+			rejects("names_both_bad_bounds", map[string]string{"quiet_hours_start": "25:00", "quiet_hours_end": "-1:00"},
+				"quiet_hours_start", "quiet_hours_end"),
+			rejects("rejects_the_update_with_another_bad_field", map[string]string{"quiet_hours_start": "21:00", "units": "furlongs"},
+				"units"),
+			put("rejects_a_wrong_type", u.Token, map[string]any{"quiet_hours_start": 2200}, http.StatusBadRequest,
+				code("invalid_type"), field("quiet_hours_start")),
+			get("keeps_quiet_hours_after_rejected_updates", u.Token, hours("12:00", "12:00")),
+			put("refuses_another_user", other.Token, map[string]string{"quiet_hours_start": "01:00"}, http.StatusNotFound,
+				code("user_not_found")),
+			testkit.Scenario{Name: "hides_quiet_hours_from_another_user", Method: http.MethodGet, URL: profile,
+				Token: other.Token, ExpectedStatus: http.StatusOK, NotExpectedContent: []string{"quiet_hours"}},
+			put("lets_an_admin_set_them", admin.Token, map[string]string{"quiet_hours_start": "21:45"}, http.StatusOK,
+				hours("21:45", "12:00")),
+			testkit.Scenario{Name: "shows_quiet_hours_in_the_admin_list", Method: http.MethodGet,
+				URL: api + "/admin/users?q=" + u.Username, Token: admin.Token, ExpectedStatus: http.StatusOK,
+				ExpectedContent: []string{`"email":"` + u.Email + `"`, hours("21:45", "12:00")}},
 		)
 	})
 }

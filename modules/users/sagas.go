@@ -171,6 +171,6 @@ func (s *service) erasePersonalData(ctx context.Context, tx *gorm.DB, ex *saga.E
 	now := s.clock()
 	return translate(tx.Model(&accountRow{}).Where("id = ?", id).Updates(map[string]any{
 		"username": "deleted-" + id, "email": "deleted+" + id + "@invalid", "display_name": "", "bio": "",
-		"timezone": "UTC", "disabled": true, "deleted_at": now, "updated_at": now,
+		"timezone": "UTC", "quiet_hours_start": defaultQuietStart, "quiet_hours_end": defaultQuietEnd, "disabled": true, "deleted_at": now, "updated_at": now,
 	}).Error, nil)
 }

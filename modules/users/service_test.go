@@ -13,6 +13,7 @@ import (
 	"github.com/fitloop/fitloop/modules/users"
 	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/database/dbtest"
 	"github.com/fitloop/fitloop/platform/httpx"
 	"github.com/fitloop/fitloop/platform/testkit"
@@ -152,33 +153,67 @@ func TestConcurrentGoalWritesAllCommit(t *testing.T) {
 	})
 }
 
-// progressStub answers a fixed progress and records what it was asked.
+// progressStub answers a set progress and records what it was asked.
 type progressStub struct {
-	mu    sync.Mutex
-	specs []users.GoalSpec
+	mu     sync.Mutex
+	answer users.Progress
+	specs  []users.GoalSpec
 }
 
-func (p *progressStub) CurrentProgress(_ context.Context, _ string, g users.GoalSpec) (float64, error) {
+func (p *progressStub) CurrentProgress(_ context.Context, _ string, g users.GoalSpec) (users.Progress, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.specs = append(p.specs, g)
-	return 1234, nil
+	return p.answer, nil
 }
 
-func TestProgressComesFromTheProgressSource(t *testing.T) {
+func (p *progressStub) set(answer users.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.answer = answer
+}
+
+// lastSpec is the goal the stub was last asked about.
+func (p *progressStub) lastSpec(tb testing.TB) users.GoalSpec {
+	tb.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.NotEmpty(tb, p.specs, "the progress source was never asked")
+	return p.specs[len(p.specs)-1]
+}
+
+func TestProgressAndPaceComeFromTheProgressSource(t *testing.T) {
 	t.Parallel()
-	stub := &progressStub{}
-	e := newEnvOn(t, dbtest.New(t), func(d *users.Deps) { d.Progress = stub })
-	u := e.newUser(t, "progress")
-	e.do(t, testkit.Scenario{Method: http.MethodPut, URL: api + "/users/" + u.ID, Token: u.Token,
-		Body: map[string]string{"timezone": "America/Lima"}, ExpectedStatus: http.StatusOK})
-	g := e.newGoal(t, u)
-	assert.Equal(t, 1234.0, g.CurrentProgress)
-	stub.mu.Lock()
-	defer stub.mu.Unlock()
-	if assert.NotEmpty(t, stub.specs) {
-		spec := stub.specs[len(stub.specs)-1]
-		assert.Equal(t, users.GoalSpec{GoalType: "steps", Period: "total", TargetDate: e.clock.date(30),
-			CreatedAt: start, Timezone: "America/Lima"}, spec)
-	}
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		t.Parallel()
+		expected, projected := 2000.0, "2030-03-20"
+		stub := &progressStub{answer: users.Progress{Current: 1234, Expected: &expected, ProjectedDate: &projected}}
+		e := newEnvOn(t, db, func(d *users.Deps) { d.Progress = stub })
+		u := e.newUser(t, "progress")
+		e.do(t, testkit.Scenario{Method: http.MethodPut, URL: api + "/users/" + u.ID, Token: u.Token,
+			Body:           map[string]string{"timezone": "America/Lima", "quiet_hours_start": "23:30", "quiet_hours_end": "06:15"},
+			ExpectedStatus: http.StatusOK})
+		g := e.newGoal(t, u)
+		assert.Equal(t, 1234.0, g.CurrentProgress)
+		spec := stub.lastSpec(t)
+		assert.True(t, spec.CreatedAt.Equal(start), "created at %s", spec.CreatedAt)
+		spec.CreatedAt = start
+		assert.Equal(t, users.GoalSpec{GoalID: g.GoalID, GoalType: "steps", Period: "total", TargetValue: 10000,
+			TargetDate: e.clock.date(30), CreatedAt: start, Timezone: "America/Lima",
+			QuietStart: "23:30", QuietEnd: "06:15"}, spec)
+
+		goals := api + "/users/" + u.ID + "/goals"
+		get := func(name, url string, want ...string) testkit.Scenario {
+			return testkit.Scenario{Name: name, Method: http.MethodGet, URL: url, Token: u.Token,
+				ExpectedStatus: http.StatusOK, ExpectedContent: want}
+		}
+		behind := `"current_progress":1234,"pace":{"expected":2000,"projected_date":"2030-03-20","on_track":false}`
+		e.run(t,
+			get("shows_the_pace_of_one_goal", goals+"/"+g.GoalID, behind),
+			get("shows_the_pace_in_the_list", goals, behind),
+		)
+		stub.set(users.Progress{Current: 9000, OnTrack: true})
+		e.run(t, get("shows_an_unknown_pace_as_null", goals+"/"+g.GoalID,
+			`"current_progress":9000,"pace":{"expected":null,"projected_date":null,"on_track":true}`))
+	})
 }

@@ -13,18 +13,20 @@ import (
 )
 
 type accountRow struct {
-	ID          string
-	Username    string
-	Email       string
-	Role        string
-	DisplayName string
-	Bio         string
-	Timezone    string
-	Units       string
-	Disabled    bool
-	DeletedAt   *time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID              string
+	Username        string
+	Email           string
+	Role            string
+	DisplayName     string
+	Bio             string
+	Timezone        string
+	Units           string
+	QuietHoursStart string // "HH:MM" in Timezone
+	QuietHoursEnd   string
+	Disabled        bool
+	DeletedAt       *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 func (accountRow) TableName() string { return "users_accounts" }

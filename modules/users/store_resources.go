@@ -127,6 +127,29 @@ func (s *store) goals(q *gorm.DB, userID string, f GoalFilter) ([]goalRow, error
 	return rows, translate(err, nil)
 }
 
+// activeGoals lists active goals of live (neither deleted nor disabled)
+// accounts by id, after f.After; f.Limit is already clamped. Across users it
+// walks the partial index users_goals_active, for one user users_goals_user.
+// The status is a literal: SQLite uses a partial index only when the query's
+// own text implies the index's WHERE, which a bound parameter never does.
+func (s *store) activeGoals(q *gorm.DB, f ActiveGoalQuery) ([]goalRow, error) {
+	q = q.Table("users_goals AS g").Select("g.*").
+		Joins("JOIN users_accounts a ON a.id = g.user_id AND a.deleted_at IS NULL AND a.disabled = ?", false).
+		Where("g.status = 'active'")
+	if f.UserID != "" {
+		q = q.Where("g.user_id = ?", f.UserID)
+	}
+	if len(f.Periods) > 0 {
+		q = q.Where("g.period IN ?", f.Periods)
+	}
+	if f.After != "" {
+		q = q.Where("g.id > ?", f.After)
+	}
+	var rows []goalRow
+	err := q.Order("g.id").Limit(f.Limit).Find(&rows).Error
+	return rows, translate(err, nil)
+}
+
 func (s *store) tokenByHash(q *gorm.DB, hash string) (*tokenRow, error) {
 	var t tokenRow
 	err := q.Where("token_hash = ?", hash).Take(&t).Error

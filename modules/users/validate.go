@@ -15,7 +15,16 @@ import (
 	"github.com/fitloop/fitloop/platform/auth"
 )
 
-var usernameRE = regexp.MustCompile(`^[a-z0-9_.-]{3,32}$`)
+var (
+	usernameRE = regexp.MustCompile(`^[a-z0-9_.-]{3,32}$`)
+	clockRE    = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+)
+
+// The quiet hours of a new account.
+const (
+	defaultQuietStart = "22:00"
+	defaultQuietEnd   = "07:00"
+)
 
 //go:embed common_passwords.txt
 var commonPasswordsFile string
@@ -74,6 +83,11 @@ func validateTimezone(v apperr.Validation, tz string) {
 	if _, err := time.LoadLocation(tz); err != nil {
 		v.Add("timezone", "must be an IANA time zone such as Europe/Paris")
 	}
+}
+
+// validateClock checks a time of day written "HH:MM", 00:00 to 23:59.
+func validateClock(v apperr.Validation, field, s string) {
+	v.Check(clockRE.MatchString(s), field, "must be a time of day from 00:00 to 23:59, like 22:00")
 }
 
 func validateRole(v apperr.Validation, role string) {

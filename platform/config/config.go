@@ -31,6 +31,11 @@ type Mongo struct {
 	Database string `yaml:"database"`
 	// Timeout bounds connecting and each operation that has no deadline.
 	Timeout time.Duration `yaml:"timeout"`
+	// The circuit breaker opens after BreakerFailures consecutive calls
+	// that failed because MongoDB is unhealthy and tries again after
+	// BreakerCooldown.
+	BreakerFailures int           `yaml:"breaker_failures"`
+	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
 }
 
 // Activity configures the activity module.
@@ -194,7 +199,8 @@ func Default() Config {
 			Enabled: true, Workers: 2, PollInterval: time.Second, Lease: 5 * time.Minute,
 			MaxAttempts: 8, BackoffBase: 2 * time.Second, BackoffMax: 30 * time.Minute,
 		},
-		Mongo:    Mongo{Database: "fitloop", Timeout: 10 * time.Second},
+		Mongo: Mongo{Database: "fitloop", Timeout: 10 * time.Second,
+			BreakerFailures: 5, BreakerCooldown: 5 * time.Second},
 		Activity: Activity{Store: "sql", MaxSamples: 10_000, MaxBodyBytes: 4 << 20},
 		Sagas: Sagas{Lease: 30 * time.Second, ResumeInterval: 15 * time.Second, CompensationAttempts: 5,
 			BackoffBase: time.Second, Retention: 30 * 24 * time.Hour},

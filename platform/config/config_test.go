@@ -288,6 +288,8 @@ func TestBadValues(t *testing.T) {
 		{name: "tiny_body_limit", env: []string{"FITLOOP_HTTP_MAX_BODY_BYTES=10"}, key: "http.max_body_bytes"},
 		{name: "bad_synchronous", env: []string{"FITLOOP_DATABASE_SQLITE_SYNCHRONOUS=OFF"}, key: "database.sqlite.synchronous"},
 		{name: "no_login_failures", env: []string{"FITLOOP_AUTH_LOGIN_MAX_FAILURES=0"}, key: "auth.login_max_failures"},
+		{name: "no_mongo_breaker_failures", env: []string{"FITLOOP_MONGO_BREAKER_FAILURES=0"}, key: "mongo.breaker_failures"},
+		{name: "zero_mongo_breaker_cooldown", env: []string{"FITLOOP_MONGO_BREAKER_COOLDOWN=0s"}, key: "mongo.breaker_cooldown"},
 		{
 			name: "short_signing_key", env: []string{"FITLOOP_AUTH_SIGNING_KEY=short-secret-value"},
 			key: "auth.signing_key", hidden: "short-secret-value",

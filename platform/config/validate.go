@@ -67,6 +67,12 @@ func (c *Config) Validate() error {
 	if c.Mongo.Timeout <= 0 {
 		bad("mongo.timeout", "must be a positive duration")
 	}
+	if c.Mongo.BreakerFailures < 1 {
+		bad("mongo.breaker_failures", "must be at least 1")
+	}
+	if c.Mongo.BreakerCooldown <= 0 {
+		bad("mongo.breaker_cooldown", "must be a positive duration")
+	}
 	c.validateRuntime(bad)
 	if c.Auth.SigningKey != "" && len(c.Auth.SigningKey) < 32 {
 		bad("auth.signing_key", "must be at least 32 characters (or empty to generate one)")

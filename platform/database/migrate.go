@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/fitloop/fitloop/platform/config"
 )
 
 // MigrationStatus is one migration and whether it is applied.
@@ -91,4 +94,44 @@ func (db *DB) MigrateCommand(ctx context.Context, fsys fs.FS, up bool, out io.Wr
 		fmt.Fprintf(out, "%05d  %-8s %s\n", m.Version, state, m.Name)
 	}
 	return err
+}
+
+// Migrations gives a dialect's migration files (the migrations package's
+// FS satisfies it).
+type Migrations func(dialect string) (fs.FS, error)
+
+// OpenMigrated opens the database and applies its pending migrations,
+// logging how many ran.
+func OpenMigrated(ctx context.Context, cfg config.Database, dataDir string, log *slog.Logger, files Migrations) (*DB, error) {
+	db, err := Open(cfg, dataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	fsys, err := files(db.Dialect())
+	if err == nil {
+		var n int
+		if n, err = db.Migrate(ctx, fsys); n > 0 {
+			log.Info("migrations applied", slog.Int("count", n))
+		}
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// RunMigrateCommand opens the database without migrating it and runs
+// `migrate up` (up) or `migrate status`, writing to out.
+func RunMigrateCommand(ctx context.Context, cfg config.Database, dataDir string, log *slog.Logger, files Migrations, up bool, out io.Writer) error {
+	db, err := Open(cfg, dataDir, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fsys, err := files(db.Dialect())
+	if err != nil {
+		return err
+	}
+	return db.MigrateCommand(ctx, fsys, up, out)
 }

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
+	"github.com/fitloop/fitloop/platform/breaker"
 	"github.com/fitloop/fitloop/platform/config"
 )
 
@@ -40,10 +41,12 @@ func ClientOptions(cfg config.Mongo) *options.ClientOptions {
 	return opts
 }
 
-// Mongo is a client and the configured database.
+// Mongo is a client, the configured database and the circuit breaker that
+// calls to it go through.
 type Mongo struct {
-	Client *mongo.Client
-	DB     *mongo.Database
+	Client  *mongo.Client
+	DB      *mongo.Database
+	Breaker *breaker.Breaker
 }
 
 // Open builds the client for cfg. It does not wait for the server (the
@@ -60,13 +63,18 @@ func Open(cfg config.Mongo) (*Mongo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mongo: %w", err)
 	}
-	return &Mongo{Client: client, DB: client.Database(cfg.Database)}, nil
+	return &Mongo{Client: client, DB: client.Database(cfg.Database),
+		Breaker: NewBreaker(cfg.BreakerFailures, cfg.BreakerCooldown)}, nil
 }
 
-// Ping is the /readyz check: nil when the primary answers.
+// Ping is the /readyz check: nil when the primary answers. It pings through
+// the breaker, so while the breaker is open it fails at once naming the
+// state, and once the cooldown has passed it is the trial call that closes
+// the breaker again even when no other traffic arrives.
 func (m *Mongo) Ping(ctx context.Context) error {
-	if err := m.Client.Ping(ctx, readpref.Primary()); err != nil {
-		return fmt.Errorf("mongo: ping: %w", err)
+	err := m.Breaker.Do(ctx, func(ctx context.Context) error { return m.Client.Ping(ctx, readpref.Primary()) })
+	if err != nil {
+		return fmt.Errorf("mongo: ping (circuit breaker %s): %w", m.Breaker.State(), err)
 	}
 	return nil
 }

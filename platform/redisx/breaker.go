@@ -7,104 +7,54 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
-	"github.com/sony/gobreaker/v2"
+
+	"github.com/fitloop/fitloop/platform/breaker"
 )
 
 // ErrOpen is returned, wrapped, by Breaker.Do while the breaker rejects calls.
-var ErrOpen = errors.New("redisx: circuit breaker open")
+var ErrOpen = breaker.ErrOpen
 
 // State is the breaker's state; its numeric value is the gauge's.
-type State = gobreaker.State
+type State = breaker.State
 
 // Breaker states.
 const (
-	StateClosed   = gobreaker.StateClosed
-	StateHalfOpen = gobreaker.StateHalfOpen
-	StateOpen     = gobreaker.StateOpen
+	StateClosed   = breaker.StateClosed
+	StateHalfOpen = breaker.StateHalfOpen
+	StateOpen     = breaker.StateOpen
 )
 
-// Breaker is a circuit breaker for Redis calls with Prometheus metrics. It is
+// Breaker is a circuit breaker for Redis calls with Prometheus metrics
+// (fitloop_redis_breaker_state, fitloop_redis_breaker_rejected_total). It is
 // safe for concurrent use.
-type Breaker struct {
-	cb       *gobreaker.CircuitBreaker[struct{}]
-	state    prometheus.GaugeFunc
-	rejected prometheus.Counter
-}
+type Breaker struct{ *breaker.Breaker }
 
 // NewBreaker opens after failures consecutive failures (5 when not positive)
 // and lets one trial call through after cooldown (5 s when not positive).
 // name labels the metrics.
 func NewBreaker(name string, failures int, cooldown time.Duration) *Breaker {
-	if failures <= 0 {
-		failures = 5
-	}
-	if cooldown <= 0 {
-		cooldown = 5 * time.Second
-	}
-	b := &Breaker{}
-	b.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:         name,
-		MaxRequests:  1,
-		Timeout:      cooldown,
-		ReadyToTrip:  func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(failures) },
-		IsSuccessful: isSuccessful,
-		// A caller that gave up says nothing about Redis.
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
-	})
-	labels := prometheus.Labels{"breaker": name}
-	b.state = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "fitloop_redis_breaker_state", ConstLabels: labels,
-		Help: "Redis circuit breaker state: 0 closed, 1 half-open, 2 open.",
-	}, func() float64 { return float64(b.State()) })
-	b.rejected = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "fitloop_redis_breaker_rejected_total", ConstLabels: labels,
-		Help: "Redis calls rejected without trying because the circuit breaker was open.",
-	})
-	return b
+	return &Breaker{breaker.New(name, failures, cooldown, breaker.Options{Backend: "redis", Failure: unhealthy})}
 }
 
-// isSuccessful counts answers from a working server as successes: a miss
-// (redis.Nil) and command errors such as WRONGTYPE. Errors saying the server
-// cannot serve (cluster down, loading, read-only replica) are failures.
-func isSuccessful(err error) bool {
-	if err == nil || errors.Is(err, goredis.Nil) {
-		return true
+// unhealthy says which errors count against Redis. Answers from a working
+// server do not: a miss (redis.Nil) and command errors such as WRONGTYPE.
+// Errors saying the server cannot serve (cluster down, loading, read-only
+// replica) do, and so does every error that is not a server's answer.
+func unhealthy(err error) bool {
+	if errors.Is(err, goredis.Nil) {
+		return false
 	}
 	var rerr goredis.Error
 	if !errors.As(err, &rerr) {
-		return false
+		return true
 	}
 	for _, p := range []string{"CLUSTERDOWN", "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN"} {
 		if strings.HasPrefix(rerr.Error(), p) {
-			return false
+			return true
 		}
 	}
-	return true
-}
-
-// Register adds the breaker's gauge and counter to reg.
-func (b *Breaker) Register(reg prometheus.Registerer) error {
-	if err := reg.Register(b.state); err != nil {
-		return err
-	}
-	return reg.Register(b.rejected)
-}
-
-// State reports the breaker's state. An open breaker whose cooldown has
-// passed reports half-open.
-func (b *Breaker) State() State { return b.cb.State() }
-
-// Do runs fn unless the breaker is open, and records its outcome. While open
-// it returns an error wrapping ErrOpen without calling fn.
-func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
-	_, err := b.cb.Execute(func() (struct{}, error) { return struct{}{}, fn(ctx) })
-	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		b.rejected.Inc()
-		return fmt.Errorf("%w (%s)", ErrOpen, b.State())
-	}
-	return err
+	return false
 }
 
 // Check returns a readiness check that pings client through the breaker. Its
@@ -123,21 +73,5 @@ func (b *Breaker) Check(client goredis.UniversalClient) func(context.Context) er
 // half-open, so it closes again without waiting for traffic. It returns when
 // ctx is done.
 func (b *Breaker) Probe(ctx context.Context, client goredis.UniversalClient, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		// Open means the cooldown is still running; State turns half-open
-		// once it ends, and then one ping decides.
-		if b.State() != StateHalfOpen {
-			continue
-		}
-		pctx, cancel := context.WithTimeout(ctx, interval+time.Second)
-		_ = b.Do(pctx, func(ctx context.Context) error { return client.Ping(ctx).Err() })
-		cancel()
-	}
+	b.Breaker.Probe(ctx, interval, func(ctx context.Context) error { return client.Ping(ctx).Err() })
 }

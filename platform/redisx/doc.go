@@ -7,7 +7,8 @@
 // its keys move to the others), cluster (Redis Cluster) or sentinel (a
 // failover client that follows the master the sentinels elect).
 //
-// Breaker wraps every call. After BreakerFailures consecutive failures it
+// Breaker (platform/breaker, with Redis's own idea of which errors mean
+// Redis is down) wraps every call. After BreakerFailures consecutive failures it
 // opens and rejects calls at once, so callers fall back (cache misses go to
 // the database, rate limits to per-replica memory) instead of waiting on
 // time-outs. After BreakerCooldown it lets one call through (half-open) and
