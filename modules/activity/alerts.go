@@ -61,12 +61,10 @@ func (s *service) goalAlerts(ctx context.Context) error {
 // (when alert is set) when a daily or weekly goal is behind pace.
 func (s *service) checkGoal(ctx context.Context, g GoalSpec, u *UserBasics, alert bool) error {
 	g.Timezone, g.Quiet = u.Timezone, u.Quiet
-	p, err := s.GoalProgress(ctx, g)
+	p, from, err := s.measure(ctx, g) // the dedupe keys name the period measured
 	if err != nil {
 		return err
 	}
-	loc := location(u)
-	from, _ := goalWindow(g, s.now(), loc)
 	if p.Reached {
 		_, err := s.notify(ctx, &Notification{UserID: g.UserID, Kind: KindGoalAchieved, GoalID: g.GoalID,
 			GoalType: g.GoalType, Message: achievedMessage(g),
@@ -77,8 +75,8 @@ func (s *service) checkGoal(ctx context.Context, g GoalSpec, u *UserBasics, aler
 		return nil
 	}
 	now := s.clock()
-	local := now.In(loc)
-	if u.Quiet.Contains(local) {
+	loc := from.Location()
+	if u.Quiet.Contains(now.In(loc)) {
 		return nil
 	}
 	midnight := localDay(now, loc)

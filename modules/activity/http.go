@@ -17,11 +17,12 @@ const MetricsRoute = "/users/:user_id/metrics"
 
 type handlers struct {
 	svc Service
+	log *slog.Logger
 }
 
 // registerRoutes mounts the activity routes on the /api/v1 group.
-func registerRoutes(rg *gin.RouterGroup, svc Service, authn auth.Authenticator, idempotent gin.HandlerFunc) {
-	h := &handlers{svc: svc}
+func registerRoutes(rg *gin.RouterGroup, svc Service, log *slog.Logger, authn auth.Authenticator, idempotent gin.HandlerFunc) {
+	h := &handlers{svc: svc, log: log}
 	signedIn := auth.Require(authn, auth.Options{})
 	metricsWriter := auth.Require(authn, auth.Options{Scope: auth.ScopeMetricsWrite})
 
@@ -155,7 +156,7 @@ func (h *handlers) download(c *gin.Context) error {
 	if err := e.WriteTo(ctx, c.Writer); err != nil {
 		// The status and part of the body are out: only a dropped
 		// connection tells the client the file is incomplete.
-		slog.ErrorContext(ctx, "activity: download cut short", "user_id", e.UserID, "err", err)
+		h.log.ErrorContext(ctx, "activity: download cut short", "user_id", e.UserID, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 	return nil

@@ -32,7 +32,7 @@ func (m *Module) Service() Service { return m.svc }
 
 // RegisterRoutes mounts the module's routes on the /api/v1 group.
 func (m *Module) RegisterRoutes(rg *gin.RouterGroup, authn auth.Authenticator) {
-	registerRoutes(rg, m.svc, authn, m.idempotent)
+	registerRoutes(rg, m.svc, m.svc.log, authn, m.idempotent)
 }
 
 // EraseAccount forgets every workout, sample, notification and goal plan

@@ -91,18 +91,24 @@ func (s *service) planBaseline(ctx context.Context, goalID string) (*float64, er
 // creation to its target date, in the user's zone) with the pace. It
 // checks no caller: the users module has authorized the request.
 func (s *service) GoalProgress(ctx context.Context, g GoalSpec) (Progress, error) {
+	p, _, err := s.measure(ctx, g)
+	return p, err
+}
+
+// measure is GoalProgress with the start of the period it measured.
+func (s *service) measure(ctx context.Context, g GoalSpec) (Progress, time.Time, error) {
 	loc := location(&UserBasics{Timezone: g.Timezone})
 	now := s.now()
 	from, to := goalWindow(g, now, loc)
 	current, err := s.goalValue(ctx, g.UserID, g.GoalType, from, to)
 	if err != nil {
-		return Progress{}, err
+		return Progress{}, from, err
 	}
 	var start *float64
 	if g.GoalType == GoalWeightKG {
 		if start, err = s.planBaseline(ctx, g.GoalID); err != nil {
-			return Progress{}, err
+			return Progress{}, from, err
 		}
 	}
-	return pace(g, round1(current), start, from, to, now, g.Quiet), nil
+	return pace(g, round1(current), start, from, to, now, g.Quiet), from, nil
 }

@@ -179,6 +179,7 @@ func periodLabel(period string, from time.Time) string {
 // buckets and its total; the workouts, by day and in sum.
 type periodData struct {
 	from, end time.Time
+	starts    []time.Time // each day's local midnight, and end
 	days      []ReportDay
 	buckets   [][]Bucket // per Metrics index, per day
 	totals    []Bucket   // per Metrics index: the whole period
@@ -189,7 +190,7 @@ type periodData struct {
 func (s *service) periodData(ctx context.Context, userID string, from, end time.Time, daily bool) (*periodData, error) {
 	starts := bucketStarts("day", from, end)
 	whole := []time.Time{from, end}
-	p := &periodData{from: from, end: end, days: make([]ReportDay, len(starts)-1),
+	p := &periodData{from: from, end: end, starts: starts, days: make([]ReportDay, len(starts)-1),
 		extra: make([]map[string]float64, len(starts)-1)}
 	for i := range p.days {
 		p.days[i] = ReportDay{Date: starts[i].Format(time.DateOnly), Metrics: map[string]float64{}}
@@ -292,8 +293,8 @@ func (s *service) attainment(ctx context.Context, u *UserBasics, period string, 
 		}
 		var sum float64
 		var last *float64
-		for i, d := range p.days {
-			if day, _ := time.ParseInLocation(time.DateOnly, d.Date, today.Location()); day.After(today) {
+		for i := range p.days {
+			if p.starts[i].After(today) {
 				break
 			}
 			v, seen := p.dayValue(g.GoalType, i)
