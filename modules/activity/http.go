@@ -49,8 +49,7 @@ func registerRoutes(rg *gin.RouterGroup, svc Service, log *slog.Logger, authn au
 }
 
 func (h *handlers) workoutTypes(c *gin.Context) error {
-	c.JSON(http.StatusOK, httpx.List[WorkoutType]{Items: h.svc.WorkoutTypes()})
-	return nil
+	return httpx.JSON(c, http.StatusOK, httpx.List[WorkoutType]{Items: h.svc.WorkoutTypes()})
 }
 
 func (h *handlers) start(c *gin.Context) error {
@@ -103,8 +102,7 @@ func (h *handlers) listWorkouts(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, httpx.NewList(list, page.Limit, WorkoutCursorKey))
-	return nil
+	return httpx.JSON(c, http.StatusOK, httpx.NewList(list, page.Limit, WorkoutCursorKey))
 }
 
 func (h *handlers) addSamples(c *gin.Context) error {
@@ -120,8 +118,7 @@ func (h *handlers) latestMetrics(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, httpx.List[LatestMetric]{Items: list})
-	return nil
+	return httpx.JSON(c, http.StatusOK, httpx.List[LatestMetric]{Items: list})
 }
 
 func (h *handlers) metricSeries(c *gin.Context) error {
@@ -179,8 +176,7 @@ func (h *handlers) listNotifications(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, httpx.NewList(list, page.Limit, func(n Notification) string { return n.ID }))
-	return nil
+	return httpx.JSON(c, http.StatusOK, httpx.NewList(list, page.Limit, func(n Notification) string { return n.ID }))
 }
 
 func (h *handlers) readNotification(c *gin.Context) error {

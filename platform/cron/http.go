@@ -62,8 +62,7 @@ func (s *Scheduler) handleList(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, httpx.List[JobInfo]{Items: jobs})
-	return nil
+	return httpx.JSON(c, http.StatusOK, httpx.List[JobInfo]{Items: jobs})
 }
 
 // RunStarted is the answer to POST /jobs/:name/run.
@@ -76,6 +75,5 @@ func (s *Scheduler) handleRun(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusAccepted, RunStarted{RunID: id})
-	return nil
+	return httpx.JSON(c, http.StatusAccepted, RunStarted{RunID: id})
 }

@@ -1,11 +1,14 @@
 package httpx_test
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -47,5 +50,42 @@ func BenchmarkHealthz(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkBindJSON decodes a 1,000-sample metrics batch (the ingestion
+// route's body, ~130 KB with sample ids) the way every handler binds.
+func BenchmarkBindJSON(b *testing.B) {
+	type sample struct {
+		Metric     string    `json:"metric"`
+		Value      float64   `json:"value"`
+		RecordedAt time.Time `json:"recorded_at"`
+		Source     string    `json:"source"`
+		SampleID   string    `json:"sample_id"`
+	}
+	var body bytes.Buffer
+	body.WriteString(`{"samples":[`)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 1000 {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `{"metric":"heart_rate","value":%d,"recorded_at":%q,"source":"watch","sample_id":"0199a1b2-c3d4-7e5f-8a9b-%012d"}`,
+			60+i%90, start.Add(time.Duration(i)*time.Minute).Format(time.RFC3339), i)
+	}
+	body.WriteString(`]}`)
+	gin.SetMode(gin.ReleaseMode)
+	b.SetBytes(int64(body.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		c, _ := gin.CreateTestContext(httptest.NewRecorder())
+		c.Request = httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body.Bytes()))
+		c.Request.Header.Set("Content-Type", "application/json")
+		var dst struct {
+			Samples []sample `json:"samples"`
+		}
+		if err := httpx.BindJSON(c, &dst); err != nil || len(dst.Samples) != 1000 {
+			b.Fatalf("bind: %v (%d samples)", err, len(dst.Samples))
+		}
 	}
 }

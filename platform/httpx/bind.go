@@ -20,33 +20,14 @@ import (
 // JSON, 400 unknown_field naming a field dst does not have, and 400 with a
 // field error for a value of the wrong type.
 func BindJSON(c *gin.Context, dst any) error {
-	ct := c.GetHeader("Content-Type")
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		return apperr.E(apperr.UnsupportedMedia, "unsupported_media_type",
-			"Content-Type must be application/json.")
+	if err := requireJSON(c); err != nil {
+		return err
 	}
-	// The value is read whole first so that a bare null, which json would
-	// quietly decode as "no change", is refused like any other non-object.
-	dec := json.NewDecoder(c.Request.Body)
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return decodeError(err)
+	raw, err := readBody(c.Request)
+	if err != nil {
+		return err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if tooLarge(err) {
-			return decodeError(err)
-		}
-		return apperr.E(apperr.Invalid, "invalid_json", "The body must hold exactly one JSON value.")
-	}
-	if bytes.Equal(raw, []byte("null")) {
-		return apperr.E(apperr.Invalid, "invalid_json", "The body must be a JSON object.")
-	}
-	strict := json.NewDecoder(bytes.NewReader(raw))
-	strict.DisallowUnknownFields()
-	if err := strict.Decode(dst); err != nil {
-		return decodeError(err)
-	}
-	return nil
+	return decodeStrict(raw, dst)
 }
 
 // BindOptionalJSON is BindJSON for a body that may be absent: an empty or
@@ -55,15 +36,62 @@ func BindOptionalJSON(c *gin.Context, dst any) error {
 	if c.Request.Body == nil || c.Request.Body == http.NoBody {
 		return nil
 	}
-	raw, err := io.ReadAll(c.Request.Body)
-	if err != nil {
+	raw, err := readBody(c.Request)
+	if err != nil || len(bytes.TrimSpace(raw)) == 0 {
+		return err
+	}
+	if err := requireJSON(c); err != nil {
+		return err
+	}
+	return decodeStrict(raw, dst)
+}
+
+func requireJSON(c *gin.Context) error {
+	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
+		return apperr.E(apperr.UnsupportedMedia, "unsupported_media_type",
+			"Content-Type must be application/json.")
+	}
+	return nil
+}
+
+// maxBodyHint bounds the buffer readBody sizes from a declared
+// Content-Length before any byte has arrived.
+const maxBodyHint = 16 << 20
+
+// readBody reads the whole body (the body limit applies) into one buffer
+// sized from the Content-Length.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= maxBodyHint {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		return nil, decodeError(err)
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeStrict decodes exactly one JSON object from raw in one pass: the
+// decoder checks the value's syntax whole before it fills dst, so a
+// malformed body is invalid_json even when it also has unknown fields. A
+// bare null, which json would quietly decode as "no change", is refused
+// like any other non-object.
+func decodeStrict(raw []byte, dst any) error {
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return apperr.E(apperr.Invalid, "invalid_json", "The body must be a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apperr.E(apperr.Invalid, "invalid_json", "The body must hold exactly one JSON value.")
 	}
-	c.Request.Body = io.NopCloser(bytes.NewReader(raw))
-	return BindJSON(c, dst)
+	return nil
 }
 
 func tooLarge(err error) bool {

@@ -5,7 +5,9 @@ package httpx
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -59,13 +61,17 @@ type ErrorDetail struct {
 // WriteError renders err as the envelope. Internal errors are logged with the
 // request id and answered with "Internal error." only.
 func WriteError(c *gin.Context, err error) {
-	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
-		// The client went away; nobody reads this answer and nothing failed on our side.
-		Logger(c).Info("client closed request", slog.String("route", c.FullPath()))
+	e, ok := apperr.As(err)
+	if (!ok || e.Kind == apperr.Internal) && errors.Is(c.Request.Context().Err(), context.Canceled) {
+		// The client went away mid-request. The store's error then names
+		// the cut (context canceled, a driver's bad connection or a
+		// rolled-back transaction); nobody reads this answer and nothing
+		// failed on our side.
+		Logger(c).Info("client closed request", slog.String("route", c.FullPath()),
+			slog.String("error", err.Error()))
 		c.AbortWithStatus(StatusClientClosedRequest)
 		return
 	}
-	e, ok := apperr.As(err)
 	if !ok || e.Kind == apperr.Internal {
 		Logger(c).Error("internal error", slog.String("error", err.Error()),
 			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()))
@@ -98,9 +104,21 @@ func Respond(c *gin.Context, status int) func(v any, err error) error {
 		if err != nil {
 			return err
 		}
-		c.JSON(status, v)
-		return nil
+		return JSON(c, status, v)
 	}
+}
+
+// JSON writes v as the answer with its Content-Length, so the body leaves in
+// one write; gin's c.JSON sends a body past the server's 2 KiB buffer
+// chunked, in several writes.
+func JSON(c *gin.Context, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	c.Header("Content-Length", strconv.Itoa(len(b)))
+	c.Data(status, "application/json; charset=utf-8", b)
+	return nil
 }
 
 // NoContent answers 204 unless err is set.

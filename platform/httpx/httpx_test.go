@@ -2,6 +2,7 @@ package httpx_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -179,6 +180,51 @@ func TestInternalErrors(t *testing.T) {
 			assert.Equal(t, "GET", l["method"])
 		})
 	}
+}
+
+// TestClientClosedRequest: when the client has gone, the error the store
+// returns names the cut in its own words (a driver's "bad connection", a
+// rolled-back transaction); it is logged at info as 499, never as a 500 at
+// ERROR. A domain error is still rendered as itself.
+func TestClientClosedRequest(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		err    error
+		status int
+	}{
+		"context_canceled": {fmt.Errorf("list workouts: %w", context.Canceled), httpx.StatusClientClosedRequest},
+		"driver_error":     {errors.New("driver: bad connection"), httpx.StatusClientClosedRequest},
+		"domain_error":     {apperr.E(apperr.NotFound, "workout_not_found", "No such workout."), http.StatusNotFound},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, httpx.Options{})
+			s.GET("/things/:id", httpx.Handle(func(*gin.Context) error { return tc.err }))
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			w := s.do(httptest.NewRequest("GET", "/things/1", nil).WithContext(ctx))
+			assert.Equal(t, tc.status, w.Code)
+			for _, l := range s.logLines(t) {
+				assert.NotEqual(t, "ERROR", l["level"], "log line %v", l)
+			}
+			if tc.status == httpx.StatusClientClosedRequest {
+				l := s.findLog(t, "client closed request")
+				assert.Equal(t, "INFO", l["level"])
+				assert.Equal(t, tc.err.Error(), l["error"])
+			}
+		})
+	}
+	t.Run("deadline_is_still_an_error", func(t *testing.T) {
+		t.Parallel()
+		s := newServer(t, httpx.Options{})
+		s.GET("/things/:id", httpx.Handle(func(*gin.Context) error { return errors.New("driver: bad connection") }))
+		ctx, cancel := context.WithTimeout(context.Background(), -time.Second)
+		defer cancel()
+		w := s.do(httptest.NewRequest("GET", "/things/1", nil).WithContext(ctx))
+		assert.Equal(t, 500, w.Code)
+		assert.Equal(t, "ERROR", s.findLog(t, "internal error")["level"])
+	})
 }
 
 func TestPanicRecovery(t *testing.T) {
