@@ -74,19 +74,16 @@ func (s *service) FindUserByID(ctx context.Context, userID string) (*Profile, er
 		return nil, err
 	}
 	if !p.CanActFor(userID) {
-		if prof, ok := s.cachedPublicProfile(ctx, userID); ok {
-			return prof, nil
-		}
-		a, err := s.store.accountByID(s.db.Read(ctx), userID)
-		if err != nil {
-			return nil, err
-		}
-		if a.Disabled {
-			return nil, ErrUserNotFound
-		}
-		prof := publicProfile(a)
-		s.cachePublicProfile(ctx, prof)
-		return prof, nil
+		return publicProfiles.load(ctx, s.views, userID, func() (*Profile, error) {
+			a, err := s.store.accountByID(s.db.Read(ctx), userID)
+			if err != nil {
+				return nil, err
+			}
+			if a.Disabled {
+				return nil, ErrUserNotFound
+			}
+			return publicProfile(a), nil
+		})
 	}
 	a, bio, err := s.store.profile(s.db.Read(ctx), userID)
 	if err != nil {
@@ -183,7 +180,7 @@ func (s *service) UpdateUser(ctx context.Context, userID string, upd UserUpdate)
 	if err != nil {
 		return nil, err
 	}
-	s.forgetProfile(ctx, userID)
+	s.views.forget(ctx, userID)
 	return s.fullProfile(ctx, a)
 }
 
@@ -261,10 +258,10 @@ func (s *service) closeAccountTx(tx *gorm.DB, userID string) error {
 }
 
 // accountClosed forgets a closed account in this replica's caches, the
-// shared profile cache and every replica's sockets.
+// shared views cache and every replica's sockets.
 func (s *service) accountClosed(ctx context.Context, userID string) {
 	s.sessions.dropUser(userID)
-	s.forgetProfile(ctx, userID)
+	s.views.forget(ctx, userID)
 	s.closeSockets(ctx, userID)
 }
 

@@ -73,7 +73,7 @@ func (s *service) AdminUpdateUser(ctx context.Context, userID string, upd AdminU
 		return nil, err
 	}
 	s.sessions.dropUser(userID)
-	s.forgetProfile(ctx, userID)
+	s.views.forget(ctx, userID)
 	if a.Disabled {
 		s.closeSockets(ctx, userID)
 	}

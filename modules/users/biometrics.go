@@ -33,23 +33,21 @@ func (s *service) FindBiometrics(ctx context.Context, userID string) (*Biometric
 	return biometricsDTO(row, hist), nil
 }
 
-// Basics implements Service.
+// Basics implements Service. Answers come from the shared cache; every
+// change of a field they carry forgets the user's entry.
 func (s *service) Basics(ctx context.Context, userID string) (*UserBasics, error) {
-	q := s.db.Read(ctx)
-	a, err := s.store.accountByID(q, userID)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.store.biometrics(q, userID)
-	if err != nil {
-		return nil, err
-	}
-	out := &UserBasics{UserID: a.ID, Role: a.Role, Timezone: a.Timezone,
-		QuietStart: a.QuietHoursStart, QuietEnd: a.QuietHoursEnd}
-	if b != nil {
-		out.WeightKG = b.WeightKG
-	}
-	return out, nil
+	return basicsViews.load(ctx, s.views, userID, func() (*UserBasics, error) {
+		a, b, err := s.store.profile(s.db.Read(ctx), userID)
+		if err != nil {
+			return nil, err
+		}
+		out := &UserBasics{UserID: a.ID, Role: a.Role, Timezone: a.Timezone,
+			QuietStart: a.QuietHoursStart, QuietEnd: a.QuietHoursEnd}
+		if b != nil {
+			out.WeightKG = b.WeightKG
+		}
+		return out, nil
+	})
 }
 
 // UpdateBiometrics implements Service: every change of weight appends a dated
@@ -106,6 +104,7 @@ func (s *service) UpdateBiometrics(ctx context.Context, userID string, upd Biome
 	if err != nil {
 		return nil, err
 	}
+	s.views.forget(ctx, userID)
 	return biometricsDTO(row, hist), nil
 }
 

@@ -82,7 +82,7 @@ type AccountEraser interface {
 }
 
 // Cache is a shared cache (platform/cache satisfies it). The module keeps
-// public profiles in it; session validity stays in a per-replica 1 s cache
+// public profiles and Basics answers in it; session validity stays in a per-replica 1 s cache
 // backed by the database, because a revocation racing a cache refill could
 // otherwise re-cache a revoked session for the entry's lifetime.
 type Cache interface {

@@ -37,6 +37,15 @@
 // the walk across users) check no caller: modules call them after their own
 // authorization.
 //
+// Caching: public profiles and Basics answers live in the shared Cache (per
+// replica memory, or Redis shared by replicas) as JSON for at most 30 s.
+// Every change of what they carry (profile, time zone, quiet hours,
+// biometrics, role, disabling, closing, reopening or erasing an account)
+// deletes the user's entries once committed, so the replica that made it
+// never answers stale; another replica's refill racing the change can keep
+// the old answer until the TTL. Answers other than found (user_not_found)
+// are never cached.
+//
 // Needs: ProgressSource (goal progress and pace; the activity module provides
 // it, Nop until then: 0, no pace, not on track). Provides: Service, and
 // auth.Authenticator for the middleware.

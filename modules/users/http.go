@@ -61,8 +61,7 @@ func (h *handlers) register(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusCreated, a)
-	return nil
+	return httpx.JSON(c, http.StatusCreated, a)
 }
 
 func (h *handlers) login(c *gin.Context) error {
@@ -75,8 +74,7 @@ func (h *handlers) login(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, res)
-	return nil
+	return httpx.JSON(c, http.StatusOK, res)
 }
 
 func (h *handlers) currentSession(c *gin.Context) error {
@@ -96,8 +94,7 @@ func (h *handlers) sessions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, httpx.List[*Session]{Items: list})
-	return nil
+	return httpx.JSON(c, http.StatusOK, httpx.List[*Session]{Items: list})
 }
 
 func (h *handlers) revokeSession(c *gin.Context) error {

@@ -34,8 +34,7 @@ func (h *handlers) deleteUser(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusAccepted, AccountDeletion{SagaID: id, Status: "closed"})
-	return nil
+	return httpx.JSON(c, http.StatusAccepted, AccountDeletion{SagaID: id, Status: "closed"})
 }
 
 func (h *handlers) changePassword(c *gin.Context) error {
@@ -75,8 +74,7 @@ func (h *handlers) listGoals(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, httpx.NewList(goals, page.Limit, func(g *Goal) string { return g.GoalID }))
-	return nil
+	return httpx.JSON(c, http.StatusOK, httpx.NewList(goals, page.Limit, func(g *Goal) string { return g.GoalID }))
 }
 
 func (h *handlers) getGoal(c *gin.Context) error {
@@ -108,8 +106,7 @@ func (h *handlers) listTokens(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, httpx.List[*Token]{Items: tokens})
-	return nil
+	return httpx.JSON(c, http.StatusOK, httpx.List[*Token]{Items: tokens})
 }
 
 func (h *handlers) deleteToken(c *gin.Context) error {
@@ -125,8 +122,7 @@ func (h *handlers) listUsers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, httpx.NewList(users, page.Limit, func(p *Profile) string { return p.UserID }))
-	return nil
+	return httpx.JSON(c, http.StatusOK, httpx.NewList(users, page.Limit, func(p *Profile) string { return p.UserID }))
 }
 
 func (h *handlers) adminUpdateUser(c *gin.Context) error {

@@ -133,7 +133,7 @@ func (s *service) reopen(ctx context.Context, d deleteAccountData) error {
 		return translate(tx.Model(&accountRow{}).Where("id = ?", d.UserID).
 			Updates(map[string]any{"deleted_at": nil, "disabled": d.WasDisabled, "updated_at": s.clock()}).Error, nil)
 	})
-	s.forgetProfile(ctx, d.UserID)
+	s.views.forget(ctx, d.UserID)
 	return err
 }
 
@@ -162,7 +162,9 @@ func (s *service) erasePersonalData(ctx context.Context, tx *gorm.DB, ex *saga.E
 		return err
 	}
 	id := d.UserID
-	defer s.forgetProfile(ctx, id)
+	// This runs before the saga's transaction commits, but the account is
+	// closed already: no refill can cache it in between.
+	defer s.views.forget(ctx, id)
 	for _, m := range []any{&credentialRow{}, &sessionRow{}, &tokenRow{}, &biometricsRow{}, &weightRow{}, &goalRow{}} {
 		if err := tx.Where("user_id = ?", id).Delete(m).Error; err != nil {
 			return translate(err, nil)

@@ -23,7 +23,7 @@ type service struct {
 	failures auth.FailureCounter
 	sessions *principalCache
 	sagas    Sagas
-	cache    Cache
+	views    *viewCache
 	sockets  Sockets
 	planner  Planner
 	erasers  []AccountEraser
@@ -36,7 +36,7 @@ func newService(d Deps) *service {
 		db: d.DB, store: &store{db: d.DB}, log: d.Log, cfg: d.Auth, signer: d.Signer,
 		now: d.Clock, progress: d.Progress, failures: d.Failures,
 		sessions: newPrincipalCache(time.Second),
-		sagas:    d.Sagas, planner: d.Planner, erasers: d.Erasers, cache: d.Cache, sockets: d.Sockets,
+		sagas:    d.Sagas, planner: d.Planner, erasers: d.Erasers, sockets: d.Sockets,
 	}
 	if s.planner == nil {
 		s.planner = NopPlanner{}
@@ -56,6 +56,7 @@ func newService(d Deps) *service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.views = &viewCache{c: d.Cache, log: s.log}
 	return s
 }
 
