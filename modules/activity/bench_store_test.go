@@ -19,7 +19,7 @@ import (
 // Run with
 //
 //	go test -tags libsqlite3 -run '^$' -bench '^BenchmarkAddSamples$' -benchtime 1000x -count 3 ./modules/activity/
-//	go test -tags libsqlite3 -run '^$' -bench '^Benchmark(Slots|Workouts)$' -benchtime 2s ./modules/activity/
+//	go test -tags libsqlite3 -run '^$' -bench '^Benchmark(Buckets|Workouts)$' -benchtime 2s ./modules/activity/
 //
 // SQLite is a file in the test's temporary directory opened as production
 // opens it (database.Open with the defaults: WAL, synchronous=FULL, one
@@ -117,49 +117,86 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkSlots reads the rollups of one user holding a year of per-minute
-// heart-rate samples (525,600, added through AddSamples) over a day, a week
-// and a month (96, 672 and 2,880 slots).
-func BenchmarkSlots(b *testing.B) {
+// BenchmarkBuckets reads the series of one user holding a year of
+// per-minute heart-rate samples (525,600, added through AddSamples) over a
+// day of hour buckets, a week and a month of day buckets:
+//
+//   - slots_then_fold: the path before Buckets, kept here to compare: the
+//     range's 15-minute rollups (96, 672, 2,880 rows) folded in Go;
+//   - utc: Buckets on whole-hour bounds, aggregated in SQL from the hourly
+//     rollups;
+//   - kolkata: Buckets on bounds at half past (UTC+05:30), aggregated in SQL
+//     from the 15-minute rollups.
+func BenchmarkBuckets(b *testing.B) {
 	benchDialects(b, func(b *testing.B, open func(b *testing.B) *database.DB) {
 		store := NewSQLStore(open(b))
-		user := "bench-slots-user"
-		year := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-		const minutes = 365 * 24 * 60
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range benchCallers {
-			wg.Go(func() {
-				for i := next.Add(1) - 1; i*benchBatchSize < minutes; i = next.Add(1) - 1 {
-					batch := make([]Sample, 0, benchBatchSize)
-					for m := i * benchBatchSize; m < min((i+1)*benchBatchSize, minutes); m++ {
-						batch = append(batch, Sample{Metric: "heart_rate", Value: float64(50 + m%120),
-							RecordedAt: year.Add(time.Duration(m) * time.Minute), Source: "watch"})
-					}
-					_, _, err := store.AddSamples(context.Background(), user, batch)
-					require.NoError(b, err)
-				}
-			})
-		}
-		wg.Wait()
-
-		from := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+		user := "bench-buckets-user"
+		benchYear(b, store, user)
+		kolkata, err := time.LoadLocation("Asia/Kolkata")
+		require.NoError(b, err)
 		for _, c := range []struct {
-			name  string
-			days  int
-			slots int
-		}{{"day", 1, 96}, {"week", 7, 672}, {"month", 30, 2880}} {
-			b.Run(c.name, func(b *testing.B) {
-				to := from.AddDate(0, 0, c.days)
+			name   string
+			bucket string
+			days   int
+		}{{"day", "hour", 1}, {"week", "day", 7}, {"month", "day", 30}} {
+			for _, loc := range []*time.Location{time.UTC, kolkata} {
+				from := time.Date(2025, 6, 1, 0, 0, 0, 0, loc)
+				starts := bucketStarts(c.bucket, from, from.AddDate(0, 0, c.days))
+				name := "utc"
+				if loc != time.UTC {
+					name = "kolkata"
+				}
+				b.Run(c.name+"/"+name, func(b *testing.B) {
+					for b.Loop() {
+						aggs, err := store.Buckets(context.Background(), user, "heart_rate", starts)
+						if err != nil || len(aggs) != len(starts)-1 || aggs[0].Count != 60*24/int64(len(aggs)/c.days) {
+							b.Fatalf("%v, %v", aggs, err)
+						}
+					}
+				})
+			}
+			b.Run(c.name+"/slots_then_fold", func(b *testing.B) {
+				from := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+				starts := bucketStarts(c.bucket, from, from.AddDate(0, 0, c.days))
 				for b.Loop() {
-					slots, err := store.Slots(context.Background(), user, "heart_rate", from, to)
-					if err != nil || len(slots) != c.slots {
+					slots, err := benchSlots(store, user, "heart_rate", from, starts[len(starts)-1])
+					if err != nil || len(slots) != c.days*96 {
 						b.Fatalf("%d slots, %v", len(slots), err)
 					}
+					_ = foldSlots(slots, starts)
 				}
 			})
 		}
 	})
+}
+
+// benchYear adds a year of per-minute heart-rate samples of user from 2025.
+func benchYear(b *testing.B, store *SQLStore, user string) {
+	b.Helper()
+	year := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	const minutes = 365 * 24 * 60
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range benchCallers {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i*benchBatchSize < minutes; i = next.Add(1) - 1 {
+				batch := make([]Sample, 0, benchBatchSize)
+				for m := i * benchBatchSize; m < min((i+1)*benchBatchSize, minutes); m++ {
+					batch = append(batch, Sample{Metric: "heart_rate", Value: float64(50 + m%120),
+						RecordedAt: year.Add(time.Duration(m) * time.Minute), Source: "watch"})
+				}
+				_, _, err := store.AddSamples(context.Background(), user, batch)
+				require.NoError(b, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// benchSlots is how series read the rollups before Buckets: every
+// 15-minute slot of [from, to), ascending.
+func benchSlots(s *SQLStore, userID, metric string, from, to time.Time) ([]Slot, error) {
+	return s.rollups(context.Background(), "activity_metric_slots", userID, metric, from.UnixMicro(), to.UnixMicro())
 }
 
 // BenchmarkWorkouts lists pages of 20 of a user with 50,000 workouts: the

@@ -1,7 +1,7 @@
 // Package activity is where users' activity data lives: workouts (live,
 // started and ended, or logged afterwards), health-metric samples (steps,
 // calories, heart rate, distance, active minutes, weight, sleep) with their
-// 15-minute rollups, and the series, statistics and reports built on them.
+// rollups, and the series, statistics and reports built on them.
 //
 // Routes (under /api/v1): GET /workout-types; POST /workouts/start,
 // POST /workouts/{session_id}/end, GET/PUT/DELETE /workouts/{session_id};
@@ -27,9 +27,10 @@
 //
 // Storage: a Store interface with two implementations sharing one contract
 // suite — SQL through the main database (tables activity_workouts,
-// activity_samples, activity_metric_slots; the default) and MongoDB
-// (activity.store: mongo). On SQL the rollups are updated in the
-// transaction that stores their samples; on MongoDB the daily rollup
+// activity_samples, activity_metric_slots and activity_metric_hours; the
+// default) and MongoDB (activity.store: mongo). On SQL the 15-minute and
+// hourly rollups are updated in the transaction that stores their samples,
+// and series aggregate them per bucket in SQL; on MongoDB the daily rollup
 // documents are a cache checked against the samples' count per slot. Either
 // way series stay exact.
 //

@@ -126,12 +126,12 @@ func (s *service) goalValue(ctx context.Context, userID, goalType string, from, 
 	}
 	var total float64
 	if m := goalMetric(goalType); m != "" {
-		slots, err := s.store.Slots(ctx, userID, m, from.UTC(), to.UTC())
+		aggs, err := s.store.Buckets(ctx, userID, m, []time.Time{from, to})
 		if err != nil {
 			return 0, err
 		}
-		for _, sl := range slots {
-			total += sl.Sum
+		for _, a := range aggs {
+			total += a.Sum
 		}
 	}
 	err := s.store.EachWorkout(ctx, userID, from.UTC(), to.UTC(), func(w *Workout) error {

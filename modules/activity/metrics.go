@@ -156,14 +156,13 @@ func (s *service) MetricSeries(ctx context.Context, userID, metric string, q Ser
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	end := to.AddDate(0, 0, 1)
-	slots, err := s.store.Slots(ctx, userID, metric, from.UTC(), end.UTC())
+	aggs, err := s.store.Buckets(ctx, userID, metric, bucketStarts(p.bucket, from, to.AddDate(0, 0, 1)))
 	if err != nil {
 		return nil, err
 	}
 	return &Series{Metric: m.Name, Unit: m.Unit, Aggregation: m.Aggregation, Period: q.Period,
 		Timezone: loc.String(), From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
-		Buckets: bucketize(m, slots, bucketStarts(p.bucket, from, end))}, nil
+		Buckets: toBuckets(m, aggs)}, nil
 }
 
 // bucketStarts lists the starts of the hour or day buckets in [from, end),
@@ -182,36 +181,28 @@ func bucketStarts(bucket string, from, end time.Time) []time.Time {
 	return append(out, end)
 }
 
-// bucketize folds ascending 15-minute slots into buckets whose bounds are
-// starts (len(starts)-1 buckets). Every zone's offset is a multiple of 15
-// minutes, so each slot lies in exactly one bucket.
-func bucketize(m Metric, slots []Slot, starts []time.Time) []Bucket {
-	out := make([]Bucket, len(starts)-1)
-	j := 0
-	for i := range out {
-		b := &out[i]
-		b.Start = starts[i]
-		var sum float64
-		for ; j < len(slots) && slots[j].Start.Before(starts[i+1]); j++ {
-			sl := slots[j]
-			if sl.Start.Before(starts[i]) || sl.Count == 0 {
-				continue
-			}
-			sum += sl.Sum
-			b.Count += sl.Count
-			if b.Min == nil || sl.Min < *b.Min {
-				b.Min = ptr(sl.Min)
-			}
-			if b.Max == nil || sl.Max > *b.Max {
-				b.Max = ptr(sl.Max)
-			}
-		}
-		b.Value = sum
-		if m.Aggregation == AggAverage && b.Count > 0 {
-			b.Value = sum / float64(b.Count)
-		}
+// toBuckets turns the aggregates of Store.Buckets into a series' buckets.
+func toBuckets(m Metric, aggs []Slot) []Bucket {
+	out := make([]Bucket, len(aggs))
+	for i, a := range aggs {
+		out[i] = toBucket(m, a)
 	}
 	return out
+}
+
+// toBucket gives an aggregate the metric's value: the sum, or the average,
+// rounded to 3 decimals. Sums of fractions depend on the order they were
+// added in (hourly rollups add in another order than 15-minute ones), so
+// the last bits of a float are noise no answer should carry.
+func toBucket(m Metric, a Slot) Bucket {
+	b := Bucket{Start: a.Start, Value: round3(a.Sum), Count: a.Count}
+	if a.Count > 0 {
+		b.Min, b.Max = ptr(a.Min), ptr(a.Max)
+		if m.Aggregation == AggAverage {
+			b.Value = round3(a.Sum / float64(a.Count))
+		}
+	}
+	return b
 }
 
 func ptr[T any](v T) *T { return &v }

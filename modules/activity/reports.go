@@ -196,16 +196,20 @@ func (s *service) periodData(ctx context.Context, userID string, from, end time.
 		p.days[i] = ReportDay{Date: starts[i].Format(time.DateOnly), Metrics: map[string]float64{}}
 		p.extra[i] = map[string]float64{}
 	}
+	bounds := whole
+	if daily {
+		bounds = starts
+	}
 	for _, m := range Metrics {
-		slots, err := s.store.Slots(ctx, userID, m.Name, from.UTC(), end.UTC())
+		aggs, err := s.store.Buckets(ctx, userID, m.Name, bounds)
 		if err != nil {
 			return nil, err
 		}
-		p.totals = append(p.totals, bucketize(m, slots, whole)[0])
+		p.totals = append(p.totals, toBucket(m, foldSlots(aggs, whole)[0]))
 		if !daily {
 			continue
 		}
-		days := bucketize(m, slots, starts)
+		days := toBuckets(m, aggs)
 		p.buckets = append(p.buckets, days)
 		for i, b := range days {
 			if b.Count > 0 {

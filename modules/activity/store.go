@@ -45,11 +45,14 @@ type Store interface {
 	// Samples are valid (checked by the service) and RecordedAt is truncated
 	// to the microsecond.
 	AddSamples(ctx context.Context, userID string, samples []Sample) (accepted, duplicates int, err error)
-	// Slots returns the 15-minute rollups of a user's metric whose start is
-	// in [from, to), ascending. Every time zone's offset is a multiple of 15
-	// minutes, so any local hour or day is a whole number of slots. Rollups
-	// are exact: each stored sample is counted once.
-	Slots(ctx context.Context, userID, metric string, from, to time.Time) ([]Slot, error)
+	// Buckets aggregates a user's metric over the buckets [starts[i],
+	// starts[i+1]), whose bounds ascend: len(starts)-1 aggregates (none for
+	// fewer than two starts), the i-th with Start starts[i] and Count 0
+	// when empty. A bucket holds the 15-minute slots whose start falls in
+	// it; every time zone's offset is a multiple of 15 minutes, so any
+	// local hour or day is a whole number of slots. Aggregates are exact:
+	// each stored sample is counted once.
+	Buckets(ctx context.Context, userID, metric string, starts []time.Time) ([]Slot, error)
 	// LatestSamples returns each metric's most recent sample of a user.
 	LatestSamples(ctx context.Context, userID string) ([]Sample, error)
 	// EachSample calls fn for each of a user's samples recorded in
@@ -117,7 +120,8 @@ type Sample struct {
 	SampleID   string    `json:"sample_id"` // "" when not given
 }
 
-// Slot aggregates a metric's samples over 15 minutes from Start.
+// Slot aggregates a metric's samples from Start over 15 minutes (a rollup)
+// or over a bucket. Min and Max are 0 when Count is.
 type Slot struct {
 	Start time.Time
 	Sum   float64
@@ -128,6 +132,34 @@ type Slot struct {
 
 // SlotSize is the rollup granularity.
 const SlotSize = 15 * time.Minute
+
+// foldSlots folds ascending slots into the buckets [starts[i], starts[i+1])
+// as Store.Buckets answers: a slot counts in the bucket its start falls in,
+// sums are added in time order.
+func foldSlots(slots []Slot, starts []time.Time) []Slot {
+	if len(starts) < 2 {
+		return nil
+	}
+	out := make([]Slot, len(starts)-1)
+	j := 0
+	for i := range out {
+		b := &out[i]
+		b.Start = starts[i]
+		for ; j < len(slots) && slots[j].Start.Before(starts[i+1]); j++ {
+			sl := &slots[j]
+			if sl.Start.Before(starts[i]) || sl.Count == 0 {
+				continue
+			}
+			if b.Count == 0 {
+				b.Min, b.Max = sl.Min, sl.Max
+			}
+			b.Sum += sl.Sum
+			b.Count += sl.Count
+			b.Min, b.Max = min(b.Min, sl.Min), max(b.Max, sl.Max)
+		}
+	}
+	return out
+}
 
 // Store errors.
 var (

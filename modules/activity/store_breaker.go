@@ -146,9 +146,9 @@ func (s *breakerStore) AddSamples(ctx context.Context, userID string, samples []
 	return accepted, duplicates, err
 }
 
-// Slots implements Store.
-func (s *breakerStore) Slots(ctx context.Context, userID, metric string, from, to time.Time) ([]Slot, error) {
-	return get(ctx, s, func(ctx context.Context) ([]Slot, error) { return s.store.Slots(ctx, userID, metric, from, to) })
+// Buckets implements Store.
+func (s *breakerStore) Buckets(ctx context.Context, userID, metric string, starts []time.Time) ([]Slot, error) {
+	return get(ctx, s, func(ctx context.Context) ([]Slot, error) { return s.store.Buckets(ctx, userID, metric, starts) })
 }
 
 // LatestSamples implements Store.

@@ -138,7 +138,10 @@ func TestBreakerStore(t *testing.T) {
 				_, _, err := s.AddSamples(ctx, "u1", []activity.Sample{{Metric: "steps", RecordedAt: day}})
 				return err
 			},
-			"Slots":         func() error { _, err := s.Slots(ctx, "u1", "steps", day, day.Add(time.Hour)); return err },
+			"Buckets": func() error {
+				_, err := s.Buckets(ctx, "u1", "steps", []time.Time{day, day.Add(time.Hour)})
+				return err
+			},
 			"LatestSamples": func() error { _, err := s.LatestSamples(ctx, "u1"); return err },
 			"EachSample": func() error {
 				return s.EachSample(ctx, "u1", day, day.Add(time.Hour), func(*activity.Sample) error { return nil })

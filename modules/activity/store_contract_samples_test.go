@@ -56,6 +56,7 @@ func contractCheckRollups(tb testing.TB, s Store, user string, metrics ...string
 	for _, m := range metrics {
 		assert.Equal(tb, contractRollup(held, m), contractSlots(tb, s, user, m), "rollups of %s", m)
 	}
+	contractCheckHours(tb, s, user, held, metrics...)
 }
 
 func contractStoredDuplicates(t *testing.T, s Store) {
@@ -139,6 +140,7 @@ func contractAllOrNothing(t *testing.T, s Store) {
 	require.Error(t, err)
 	assert.Empty(t, contractStored(t, s, u))
 	assert.Empty(t, contractSlots(t, s, u, "steps"))
+	contractCheckHours(t, s, u, nil, "steps")
 	latest, err := s.LatestSamples(sctx, u)
 	require.NoError(t, err)
 	assert.Empty(t, latest)
@@ -197,6 +199,7 @@ func contractRollupsExact(t *testing.T, s Store) {
 	for _, m := range []string{"heart_rate", "steps", "weight_kg"} {
 		assert.Equal(t, contractRollup(pool, m), contractSlots(t, s, u, m), "rollups of %s", m)
 	}
+	contractCheckHours(t, s, u, pool, "heart_rate", "steps", "weight_kg")
 }
 
 func contractRollupsConcurrent(t *testing.T, s Store) {
@@ -228,6 +231,7 @@ func contractRollupsConcurrent(t *testing.T, s Store) {
 	for _, m := range []string{"heart_rate", "steps", "weight_kg"} {
 		assert.Equal(t, contractRollup(covered, m), contractSlots(t, s, u, m), "rollups of %s", m)
 	}
+	contractCheckHours(t, s, u, covered, "heart_rate", "steps", "weight_kg")
 }
 
 func contractSlotBoundaries(t *testing.T, s Store) {
@@ -252,35 +256,44 @@ func contractSlotBoundaries(t *testing.T, s Store) {
 		{Start: at(2), Sum: 16, Count: 1, Min: 16, Max: 16},
 		{Start: at(5), Sum: 32, Count: 1, Min: 32, Max: 32},
 	}
+	assert.Equal(t, all, contractSlots(t, s, u, "steps"))
 	for _, c := range []struct {
-		name     string
-		from, to time.Time
-		want     []Slot
+		name   string
+		starts []time.Time
+		want   []Slot
 	}{
-		{"everything", at(-4), at(8), all},
-		{"one_slot", at(1), at(2), all[2:3]},
-		{"from_inclusive_to_exclusive", at(0), at(2), all[1:3]},
-		{"from_mid_slot_skips_that_slot", at(1).Add(us), at(3), all[3:4]},
-		{"to_mid_slot_includes_the_slot_starting_before_it", at(5), at(5).Add(us), all[4:5]},
-		{"empty_range", at(3), at(5), nil},
-		{"reversed_range", at(5), at(0), nil},
+		{"quarter_hours", []time.Time{at(0), at(1), at(2), at(3)}, all[1:4]},
+		{"from_inclusive_to_exclusive", []time.Time{at(0), at(2)}, []Slot{contractFold(at(0), all[1:3]...)}},
+		{"a_bound_inside_a_slot_leaves_the_slot_where_it_starts", []time.Time{at(1).Add(us), at(3)},
+			[]Slot{contractFold(at(1).Add(us), all[3])}},
+		{"to_mid_slot_includes_the_slot_starting_before_it", []time.Time{at(5), at(5).Add(us)},
+			[]Slot{contractFold(at(5), all[4])}},
+		{"empty_range", []time.Time{at(3), at(5)}, []Slot{{Start: at(3)}}},
+		{"whole_hours", []time.Time{at(-4), at(0), at(4), at(8)},
+			[]Slot{contractFold(at(-4), all[0]), contractFold(at(0), all[1:4]...), contractFold(at(4), all[4])}},
+		{"hours_of_unequal_length", []time.Time{at(-8), at(4), at(12)},
+			[]Slot{contractFold(at(-8), all[:4]...), contractFold(at(4), all[4])}},
 	} {
-		got, err := s.Slots(sctx, u, "steps", c.from, c.to)
-		require.NoError(t, err, c.name)
-		assert.Equal(t, len(c.want), len(got), c.name)
-		if len(c.want) > 0 {
-			assert.Equal(t, c.want, got, c.name)
-		}
-		for _, sl := range got {
-			assert.Equal(t, time.UTC, sl.Start.Location(), c.name)
-		}
+		assert.Equal(t, c.want, contractBuckets(t, s, u, "steps", c.starts), c.name)
 	}
-	got, err := s.Slots(sctx, u, "heart_rate", at(0), at(8))
-	require.NoError(t, err)
-	assert.Equal(t, []Slot{{Start: at(1), Sum: 99, Count: 1, Min: 99, Max: 99}}, got)
-	got, err = s.Slots(sctx, contractUser(t, "bounds-none"), "steps", at(-4), at(8))
-	require.NoError(t, err)
-	assert.Empty(t, got)
+	got := contractBuckets(t, s, u, "heart_rate", []time.Time{at(0), at(4)})
+	assert.Equal(t, []Slot{{Start: at(0), Sum: 99, Count: 1, Min: 99, Max: 99}}, got)
+	got = contractBuckets(t, s, contractUser(t, "bounds-none"), "steps", []time.Time{at(-4), at(8)})
+	assert.Equal(t, []Slot{{Start: at(-4)}}, got)
+}
+
+// contractFold is the aggregate of slots as a bucket starting at start.
+func contractFold(start time.Time, slots ...Slot) Slot {
+	out := Slot{Start: start}
+	for i, sl := range slots {
+		if i == 0 {
+			out.Min, out.Max = sl.Min, sl.Max
+		}
+		out.Sum += sl.Sum
+		out.Count += sl.Count
+		out.Min, out.Max = min(out.Min, sl.Min), max(out.Max, sl.Max)
+	}
+	return out
 }
 
 func contractLatest(t *testing.T, s Store) {

@@ -41,6 +41,9 @@ func runStoreContract(t *testing.T, open func(t *testing.T) Store) {
 		{"keeps_rollups_exact", contractRollupsExact},
 		{"keeps_rollups_exact_under_concurrent_overlapping_batches", contractRollupsConcurrent},
 		{"cuts_slots_at_quarter_hours", contractSlotBoundaries},
+		{"aggregates_buckets_exactly_on_hours_and_quarter_hours", contractBucketsExact},
+		{"counts_each_stored_sample_once_in_buckets", contractBucketsDuplicates},
+		{"answers_empty_buckets_for_empty_and_reversed_ranges", contractBucketsEmpty},
 		{"returns_the_latest_sample_of_each_metric", contractLatest},
 		{"streams_samples_by_metric_then_time_within_the_range", contractEachSample},
 		{"erases_one_user_only", contractEraseUser},
@@ -116,12 +119,42 @@ func contractStored(tb testing.TB, s Store, user string) []Sample {
 	return out
 }
 
-// contractSlots returns a metric's slots over all time.
+// contractSpan is a range that holds every sample of the suite.
+var contractSpan = [2]time.Time{ct0.Add(-72 * time.Hour), ct0.Add(72 * time.Hour)}
+
+// contractSlots returns a metric's 15-minute rollups in contractSpan: its
+// buckets of a quarter hour, without the empty ones.
 func contractSlots(tb testing.TB, s Store, user, metric string) []Slot {
 	tb.Helper()
-	slots, err := s.Slots(sctx, user, metric, time.Unix(0, 0), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	out := []Slot{}
+	for _, b := range contractBuckets(tb, s, user, metric, contractSteps(contractSpan[0], contractSpan[1], SlotSize)) {
+		if b.Count > 0 {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// contractBuckets calls Buckets and checks that it answers one bucket per
+// pair of starts, each starting where its pair does.
+func contractBuckets(tb testing.TB, s Store, user, metric string, starts []time.Time) []Slot {
+	tb.Helper()
+	got, err := s.Buckets(sctx, user, metric, starts)
 	require.NoError(tb, err)
-	return slots
+	require.Len(tb, got, max(len(starts)-1, 0))
+	for i, b := range got {
+		require.Equal(tb, starts[i], b.Start, "bucket %d starts where asked, in the caller's zone", i)
+	}
+	return got
+}
+
+// contractSteps returns from, from+step, … up to and including to.
+func contractSteps(from, to time.Time, step time.Duration) []time.Time {
+	var out []time.Time
+	for t := from; !t.After(to); t = t.Add(step) {
+		out = append(out, t)
+	}
+	return out
 }
 
 func contractEraseUser(t *testing.T, s Store) {
@@ -153,6 +186,8 @@ func contractEraseUser(t *testing.T, s Store) {
 		}
 		assert.Len(t, contractStored(t, s, c.user), c.n)
 		assert.Len(t, contractSlots(t, s, c.user, "steps"), c.n/2)
+		hours := contractBuckets(t, s, c.user, "heart_rate", []time.Time{ct0, ct0.Add(time.Hour)})
+		assert.Equal(t, int64(c.n/2), hours[0].Count, "hourly rollups of %s", c.user)
 		latest, err := s.LatestSamples(sctx, c.user)
 		require.NoError(t, err)
 		assert.Len(t, latest, c.n)
@@ -163,5 +198,9 @@ func contractEraseUser(t *testing.T, s Store) {
 	}
 	// Nothing of the erased user lingers: its samples, ids and active workout are free again.
 	contractAdd(t, s, u, samples, 2, 0)
+	for _, starts := range [][]time.Time{{ct0, ct0.Add(time.Hour)}, {ct0, ct0.Add(SlotSize)}} {
+		got := contractBuckets(t, s, u, "heart_rate", starts)
+		assert.Equal(t, Slot{Start: ct0, Sum: 70, Count: 1, Min: 70, Max: 70}, got[0], "rollups start again from nothing")
+	}
 	assert.NoError(t, s.CreateWorkout(sctx, contractActive(u, "w3", ct0)))
 }

@@ -96,7 +96,7 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (Store, error) {
 			{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "key", Value: 1}},
 				Options: options.Index().SetName("user_key").SetUnique(true)},
 			// EachSample's order, LatestSamples, and the slot counts of
-			// Slots, which this index covers (slot is last for that).
+			// Buckets, which this index covers (slot is last for that).
 			{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "metric", Value: 1}, {Key: "at_us", Value: 1},
 				{Key: "source", Value: 1}, {Key: "slot", Value: 1}},
 				Options: options.Index().SetName("user_metric_at")},
@@ -115,7 +115,7 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (Store, error) {
 
 // EraseUser deletes the user's workouts, samples and rollups, one
 // collection after the other (each delete is idempotent; a failure part-way
-// is finished by calling it again). Rollups go last: a Slots racing the
+// is finished by calling it again). Rollups go last: a Buckets racing the
 // erasure may still write a rollup from samples it read before they were
 // deleted; it is invalid (its counts no longer match) and never shown, and
 // users are not created again under an erased id.

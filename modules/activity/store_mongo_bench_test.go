@@ -81,7 +81,7 @@ func BenchmarkMongoSlots(b *testing.B) {
 	}
 	slots := func(b *testing.B) {
 		b.Helper()
-		got, err := s.Slots(ctx, "u1", "steps", from, to)
+		got, err := s.slots(ctx, "u1", "steps", from, to)
 		require.NoError(b, err)
 		require.Len(b, got, 31*96)
 	}

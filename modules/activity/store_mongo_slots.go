@@ -2,7 +2,7 @@ package activity
 
 // Rollups on MongoDB: activity_metrics_daily holds, per user, metric and UTC
 // day, the aggregates (count, sum, min, max) of the day's 96 fifteen-minute
-// slots. They are a cache that Slots validates, not counters that writers
+// slots. They are a cache that Buckets validates, not counters that writers
 // increment.
 //
 // Why not counters. Incrementing a day document after inserting samples is
@@ -20,7 +20,7 @@ package activity
 // stored then, so it is a subset of the samples stored now (samples are
 // never changed or deleted, EraseUser aside); a subset of equal size is the
 // whole set. Hence: an entry whose count equals the slot's current count is
-// exact. Slots therefore
+// exact. Reading slots (for Buckets) therefore
 //
 //  1. reads the cached day documents of the range,
 //  2. then counts the stored samples of each slot in the range (one
@@ -39,11 +39,11 @@ package activity
 // write-back — leaves entries that either still match or are recomputed.
 // Nothing needs repairing at start-up.
 //
-// Cost: a Slots call reads every slot's count (index keys only on MongoDB)
+// Cost: reading slots reads every slot's count (index keys only on MongoDB)
 // plus one small document per day, and recomputes only slots that received
 // samples since they were cached — typically the current one. On FerretDB
 // v1's SQLite backend every query other than by _id scans its collection,
-// so there Slots costs a scan of activity_samples however it is written.
+// so there it costs a scan of activity_samples however it is written.
 //
 // Sums are added in time order; with values that are not exact binary
 // fractions a recomputed sum may differ from another order in the last bit.
@@ -101,9 +101,21 @@ func mongoDayID(userID, metric string, day int64) string {
 	return userID + "|" + metric + "|" + mongoTime(day*mongoSlotsPerDay*mongoSlotUS).Format(time.DateOnly)
 }
 
-// Slots returns the 15-minute rollups of a user's metric whose start is in
+// Buckets folds the 15-minute rollups of the buckets' whole range into them.
+func (s *mongoStore) Buckets(ctx context.Context, userID, metric string, starts []time.Time) ([]Slot, error) {
+	if len(starts) < 2 {
+		return nil, nil
+	}
+	slots, err := s.slots(ctx, userID, metric, starts[0], starts[len(starts)-1])
+	if err != nil {
+		return nil, err
+	}
+	return foldSlots(slots, starts), nil
+}
+
+// slots returns the 15-minute rollups of a user's metric whose start is in
 // [from, to), ascending; see the top of this file.
-func (s *mongoStore) Slots(ctx context.Context, userID, metric string, from, to time.Time) ([]Slot, error) {
+func (s *mongoStore) slots(ctx context.Context, userID, metric string, from, to time.Time) ([]Slot, error) {
 	first := mongoCeilDiv(mongoMicros(from), mongoSlotUS)
 	last := mongoCeilDiv(mongoMicros(to), mongoSlotUS) - 1
 	if first > last {

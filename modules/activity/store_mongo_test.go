@@ -81,9 +81,9 @@ func mongoRollup(samples []Sample, metric string) []Slot {
 	return out
 }
 
-func mongoSlots(tb testing.TB, s Store, user, metric string) []Slot {
+func mongoSlots(tb testing.TB, s *mongoStore, user, metric string) []Slot {
 	tb.Helper()
-	got, err := s.Slots(context.Background(), user, metric, mongoT0.Add(-72*time.Hour), mongoT0.Add(72*time.Hour))
+	got, err := s.slots(context.Background(), user, metric, mongoT0.Add(-72*time.Hour), mongoT0.Add(72*time.Hour))
 	require.NoError(tb, err)
 	if got == nil {
 		got = []Slot{}
@@ -171,7 +171,7 @@ func TestMongoRollups(t *testing.T) {
 		assert.Len(t, cmds.on("find", mongoSamplesName), 1, "the second reads counts and the cache only")
 
 		mongoAdd(t, s, "u1", []Sample{mongoSampleAt("steps", day(0, 16), 1, "", "")}, 1, 0)
-		_, err := s.Slots(ctx, "u1", "steps", mongoT0.Add(-72*time.Hour), mongoT0.Add(72*time.Hour))
+		_, err := s.slots(ctx, "u1", "steps", mongoT0.Add(-72*time.Hour), mongoT0.Add(72*time.Hour))
 		require.NoError(t, err)
 		reads := cmds.on("find", mongoSamplesName)
 		require.Len(t, reads, 2)

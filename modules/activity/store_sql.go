@@ -15,8 +15,9 @@ import (
 )
 
 // SQLStore is the Store on fitloop's operational database (SQLite or
-// PostgreSQL): tables activity_workouts, activity_samples and
-// activity_metric_slots (migrations/*/00006_activity.sql). Workouts go
+// PostgreSQL): tables activity_workouts, activity_samples,
+// activity_metric_slots (migrations/*/00006_activity.sql) and
+// activity_metric_hours (00010_activity_hour_rollups.sql). Workouts go
 // through gorm models; samples, the hot path, through hand-built SQL on the
 // transaction's connection.
 type SQLStore struct {
@@ -331,7 +332,8 @@ func (s *SQLStore) EachWorkout(ctx context.Context, userID string, from, to time
 // transaction.
 func (s *SQLStore) EraseUser(ctx context.Context, userID string) error {
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		for _, table := range []string{"activity_samples", "activity_metric_slots", "activity_workouts"} {
+		for _, table := range []string{"activity_samples", "activity_metric_slots", "activity_metric_hours",
+			"activity_workouts"} {
 			if err := tx.Exec("DELETE FROM "+table+" WHERE user_id = ?", userID).Error; err != nil {
 				return err
 			}

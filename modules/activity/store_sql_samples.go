@@ -13,11 +13,20 @@ import (
 // slotMicros is SlotSize in the unit of recorded_at and slot_start.
 const slotMicros = int64(SlotSize / time.Microsecond)
 
+// hourMicros is an hour in the unit of slot_start.
+const hourMicros = int64(time.Hour / time.Microsecond)
+
 // slotStart is the start of the slot holding us (floored, also before 1970).
-func slotStart(us int64) int64 {
-	r := us % slotMicros
+func slotStart(us int64) int64 { return floorTo(us, slotMicros) }
+
+// hourStart is the start of the UTC hour holding us.
+func hourStart(us int64) int64 { return floorTo(us, hourMicros) }
+
+// floorTo rounds us down to a multiple of unit.
+func floorTo(us, unit int64) int64 {
+	r := us % unit
 	if r < 0 {
-		r += slotMicros
+		r += unit
 	}
 	return us - r
 }
@@ -28,8 +37,9 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // is one multi-row INSERT … ON CONFLICT DO NOTHING, which skips samples
 // repeating stored ones (the primary key or the sample-id index); the
 // batch's own repeats are dropped beforehand. The rollups of the inserted
-// samples are added to activity_metric_slots in the same transaction, so a
-// rollup counts exactly the samples stored. See samplePlan.run.
+// samples are added to activity_metric_slots and activity_metric_hours in
+// the same transaction, so a rollup counts exactly the samples stored. See
+// samplePlan.run.
 func (s *SQLStore) AddSamples(ctx context.Context, userID string, samples []Sample) (accepted, duplicates int, err error) {
 	if len(samples) == 0 {
 		return 0, 0, nil
@@ -55,36 +65,6 @@ func (s *SQLStore) AddSamples(ctx context.Context, userID string, samples []Samp
 		return 0, 0, translate("add samples", err, nil)
 	}
 	return accepted, len(samples) - accepted, nil
-}
-
-// Slots returns the 15-minute rollups whose start is in [from, to), ascending.
-func (s *SQLStore) Slots(ctx context.Context, userID, metric string, from, to time.Time) ([]Slot, error) {
-	lo, hi := from.UnixMicro(), to.UnixMicro()
-	if hi <= lo {
-		return nil, nil
-	}
-	rows, err := s.db.Read(ctx).Raw(`SELECT slot_start, value_sum, value_count, value_min, value_max
-		FROM activity_metric_slots
-		WHERE user_id = ? AND metric = ? AND slot_start >= ? AND slot_start < ?
-		ORDER BY slot_start`, userID, metric, lo, hi).Rows()
-	if err != nil {
-		return nil, translate("slots", err, nil)
-	}
-	defer rows.Close()
-	out := make([]Slot, 0, min((hi-lo)/slotMicros+1, 4096))
-	for rows.Next() {
-		var sl Slot
-		var start int64
-		if err := rows.Scan(&start, &sl.Sum, &sl.Count, &sl.Min, &sl.Max); err != nil {
-			return nil, translate("slots", err, nil)
-		}
-		sl.Start = fromMicros(start)
-		out = append(out, sl)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate("slots", err, nil)
-	}
-	return out, nil
 }
 
 // userMetrics lists the metrics a user has samples of: a recursive CTE that

@@ -41,11 +41,15 @@ const (
 	insertPlainID                     // sample ids (NULL where absent)
 	insertReturning                   // as insertPlain, naming the inserted rows
 	insertReturningID                 // as insertPlainID, naming the inserted rows
-	upsertSlots                       // rollups of one metric
+	upsertSlots                       // 15-minute rollups of one metric
+	upsertHours                       // hourly rollups of one metric
 	numKinds
 )
 
 type stmtKind int
+
+// rollupTables are the tables of upsertSlots and upsertHours, in that order.
+var rollupTables = [...]string{"activity_metric_slots", "activity_metric_hours"}
 
 // insertKind is the insert statement for a chunk with or without sample ids.
 func insertKind(returning, ids bool) stmtKind {
@@ -78,8 +82,9 @@ func stmtSQL(postgres bool, kind stmtKind, rows int) string {
 		ph(next)
 		next++
 	}
-	if kind == upsertSlots {
-		b.WriteString("INSERT INTO activity_metric_slots" +
+	if kind == upsertSlots || kind == upsertHours {
+		table := rollupTables[kind-upsertSlots]
+		b.WriteString("INSERT INTO " + table +
 			" (user_id, metric, slot_start, value_sum, value_count, value_min, value_max) VALUES ")
 		next = 3
 		for r := range rows {
@@ -96,10 +101,10 @@ func stmtSQL(postgres bool, kind stmtKind, rows int) string {
 			b.WriteByte(')')
 		}
 		b.WriteString(" ON CONFLICT (user_id, metric, slot_start) DO UPDATE SET" +
-			" value_sum = activity_metric_slots.value_sum + excluded.value_sum," +
-			" value_count = activity_metric_slots.value_count + excluded.value_count," +
-			" value_min = " + least + "(activity_metric_slots.value_min, excluded.value_min)," +
-			" value_max = " + greatest + "(activity_metric_slots.value_max, excluded.value_max)")
+			" value_sum = " + table + ".value_sum + excluded.value_sum," +
+			" value_count = " + table + ".value_count + excluded.value_count," +
+			" value_min = " + least + "(" + table + ".value_min, excluded.value_min)," +
+			" value_max = " + greatest + "(" + table + ".value_max, excluded.value_max)")
 		return b.String()
 	}
 	ids := kind == insertPlainID || kind == insertReturningID

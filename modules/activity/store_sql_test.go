@@ -62,6 +62,7 @@ func sqlAllOrNothingMidBatch(t *testing.T, db *database.DB, store *SQLStore) {
 	require.Error(t, err)
 	assert.Empty(t, contractStored(t, store, u))
 	assert.Empty(t, contractSlots(t, store, u, "steps"))
+	contractCheckHours(t, store, u, nil, "steps")
 
 	batch[len(batch)-1] = contractSample("steps", -time.Second, 1, "phone", "")
 	contractAdd(t, store, u, batch, len(batch), 0)
