@@ -8,7 +8,7 @@
 #                        defaults: synchronous=FULL); postgres starts a
 #                        throwaway PostgreSQL cluster (initdb, run as user
 #                        postgres) with durable settings unless PG_OPTS says otherwise
-#   SCENARIOS="ingest list startend series mixed"   which to run (default all)
+#   SCENARIOS="ingest list startend series mixed download"   which to run (default all)
 #   DUR=10s              length of each measured run (3 s warm-up before each scenario)
 # Needs: wrk, curl, Go with libsqlite3-dev; for DB=postgres the postgresql package.
 # Server config is the default one (JSON access log at info level, written to
@@ -18,7 +18,7 @@ RUNS=${1:-3}
 ((RUNS >= 1 && RUNS <= 4)) || { echo "runs must be 1 to 4" >&2; exit 2; }
 DUR=${DUR:-10s}
 DB=${DB:-sqlite}
-SCENARIOS=${SCENARIOS:-ingest list startend series mixed}
+SCENARIOS=${SCENARIOS:-ingest list startend series mixed download}
 PORT=${PORT:-18281} PG_PORT=${PG_PORT:-15491}
 PG_OPTS=${PG_OPTS:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,6 +48,7 @@ if [[ $DB == postgres ]]; then
   export FITLOOP_DATABASE_DRIVER=postgres FITLOOP_DATABASE_DSN="postgres://postgres@127.0.0.1:$PG_PORT/fitloop?sslmode=disable"
 fi
 ./fitloop >server.log 2>&1 &
+SERVER_PID=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 API=http://127.0.0.1:$PORT/api/v1
 A() { ./activity -api "$API" -users users.json "$@"; }
@@ -141,6 +142,27 @@ scenario_mixed() {
   for part in list create; do
     echo "mixed $part median: $(grep "mixed $part" runs.txt | sed -E 's/.*: ([0-9.]+) req\/s.*/\1/' | median) req/s"
   done
+}
+
+# The heart-rate year (seeded by series when it ran) downloaded as CSV and
+# JSON: bytes, seconds, and the server's peak RSS before and after.
+scenario_download() {
+  [[ -n $(has_heart_year) ]] || A -mode seed-heart -user 67 -days 365 -c 2
+  local from to
+  from=$(date -u -d '366 days ago' +%F) to=$(date -u +%F)
+  for format in csv json; do
+    local before after
+    before=$(awk '/VmHWM/{print $2}' /proc/$SERVER_PID/status)
+    read -r bytes secs < <(curl -fsS -o /dev/null -w '%{size_download} %{time_total}\n' \
+      -H "Authorization: Bearer $HR_TOKEN" "$API/users/$HR_USER/reports/download?from=$from&to=$to&format=$format")
+    after=$(awk '/VmHWM/{print $2}' /proc/$SERVER_PID/status)
+    echo "download a year ($format): $bytes bytes in ${secs}s, server peak RSS ${before} kB before, ${after} kB after"
+  done
+}
+
+# has_heart_year prints something once the heart-rate user has samples.
+has_heart_year() {
+  curl -fs "$API/users/$HR_USER/metrics" -H "Authorization: Bearer $HR_TOKEN" | grep -o heart_rate || true
 }
 
 # has_list_workouts prints something once the list user has workouts.

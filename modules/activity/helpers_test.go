@@ -16,6 +16,7 @@ import (
 	"github.com/fitloop/fitloop/modules/activity"
 	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/auth/authtest"
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/database/dbtest"
 	"github.com/fitloop/fitloop/platform/httpx"
@@ -25,7 +26,7 @@ import (
 )
 
 // The module may not import the users module, even in tests (arch_test.go):
-// the tests stand in for it with fakeUsers and fakeAuth, whose fixed bearer
+// the tests stand in for it with fakeUsers and authtest.Tokens, whose fixed bearer
 // tokens name principals the way the users module would.
 
 const api = "/api/v1"
@@ -117,24 +118,6 @@ func (f *fakePush) sent() []pushed {
 	return slices.Clone(f.events)
 }
 
-// fakeAuth maps fixed bearer tokens to principals.
-type fakeAuth struct {
-	mu     sync.Mutex
-	tokens map[string]*auth.Principal
-}
-
-// Authenticate implements auth.Authenticator.
-func (f *fakeAuth) Authenticate(_ context.Context, credential string) (*auth.Principal, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p, ok := f.tokens[credential]
-	if !ok {
-		return nil, auth.Unauthenticated
-	}
-	cp := *p
-	return &cp, nil
-}
-
 // user is a caller: an account with a session token, or an API token.
 type user struct {
 	ID    string
@@ -149,7 +132,7 @@ type env struct {
 	mod   *activity.Module
 	clock *fakeClock
 	users *fakeUsers
-	auth  *fakeAuth
+	auth  *authtest.Tokens
 	push  *fakePush
 	opts  []testkit.Option
 
@@ -181,7 +164,7 @@ func newEnvOn(tb testing.TB, db *database.DB) *env {
 	e := &env{
 		clock: testkit.NewClock(t0),
 		users: &fakeUsers{users: map[string]activity.UserBasics{}},
-		auth:  &fakeAuth{tokens: map[string]*auth.Principal{}},
+		auth:  authtest.NewTokens(),
 		push:  &fakePush{},
 	}
 	log := slog.New(slog.DiscardHandler)
@@ -222,11 +205,7 @@ func (e *env) newUser(tz string, weight *float64, p auth.Principal) *user {
 // token gives owner's account another credential for the principal p.
 func (e *env) token(owner *user, p auth.Principal) *user {
 	p.UserID = owner.ID
-	tok := "tok-" + uuid.NewString()
-	e.auth.mu.Lock()
-	e.auth.tokens[tok] = &p
-	e.auth.mu.Unlock()
-	return &user{ID: owner.ID, Token: tok}
+	return &user{ID: owner.ID, Token: e.auth.Issue(p)}
 }
 
 // run runs scenarios in order as subtests of t, each checked against the

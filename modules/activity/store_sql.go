@@ -50,18 +50,8 @@ type workoutRow struct {
 
 func (workoutRow) TableName() string { return "activity_workouts" }
 
-// utc is t in UTC truncated to the microsecond: PostgreSQL keeps
-// microseconds, and SQLite's TIMESTAMP text only sorts as time when every
-// value has the same zone.
-func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := utc(*t)
-	return &u
-}
+// utc and utcPtr put times in the form the store keeps.
+var utc, utcPtr = database.UTC, database.UTCPtr
 
 // normalize puts w's times in the form the store keeps, so the caller holds
 // what a later read returns.

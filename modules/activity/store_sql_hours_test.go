@@ -146,7 +146,8 @@ func TestSQLHourRollupsMigration(t *testing.T) {
 				}
 				return nil
 			}))
-			applied, err := db.Migrate(ctx, fsys)
+			upTo10 := migrationsBefore(t, fsys, "00011") // later migrations stay out of the way
+			applied, err := db.Migrate(ctx, upTo10)
 			require.NoError(t, err)
 			require.Equal(t, 1, applied)
 
@@ -176,7 +177,7 @@ func TestSQLHourRollupsMigration(t *testing.T) {
 			if dialect == database.Postgres {
 				gooseDialect = goose.DialectPostgres
 			}
-			p, err := goose.NewProvider(gooseDialect, sqlDB, fsys, goose.WithTableName("schema_migrations"))
+			p, err := goose.NewProvider(gooseDialect, sqlDB, upTo10, goose.WithTableName("schema_migrations"))
 			require.NoError(t, err)
 			res, err := p.Down(ctx)
 			require.NoError(t, err)
@@ -186,7 +187,7 @@ func TestSQLHourRollupsMigration(t *testing.T) {
 			_, err = store.Buckets(ctx, "u-migrated", "steps", []time.Time{ct0, ct0.Add(q)})
 			assert.NoError(t, err, "the slots stay")
 
-			_, err = db.Migrate(ctx, fsys)
+			_, err = db.Migrate(ctx, upTo10)
 			require.NoError(t, err)
 			check(t)
 		})

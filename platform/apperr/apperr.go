@@ -6,6 +6,9 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 )
 
 // Kind classifies an error; it decides the HTTP status.
@@ -131,6 +134,22 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	return Internal
+}
+
+// Describe renders a client error (any kind but Internal) as text for a
+// command line: its message, then a line per field error in field order.
+// ok is false for nil and for internal errors, whose text is not for users.
+func Describe(err error) (msg string, ok bool) {
+	e, ok := As(err)
+	if !ok || e.Kind == Internal {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(e.Message)
+	for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
+		fmt.Fprintf(&b, "\n  %s: %s", f, e.Fields[f])
+	}
+	return b.String(), true
 }
 
 // Is reports whether err carries the given code.

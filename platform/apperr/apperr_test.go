@@ -87,3 +87,23 @@ func TestKindString(t *testing.T) {
 	assert.Equal(t, "unavailable", apperr.Unavailable.String())
 	assert.Equal(t, "internal", apperr.Kind(200).String())
 }
+
+func TestDescribe(t *testing.T) {
+	t.Parallel()
+	v := apperr.Validation{}
+	v.Add("username", "is taken")
+	v.Add("email", "must be an email address")
+	msg, ok := apperr.Describe(fmt.Errorf("register: %w", v.Err()))
+	require.True(t, ok)
+	assert.Equal(t, "Some fields are invalid.\n  email: must be an email address\n  username: is taken", msg)
+
+	msg, ok = apperr.Describe(apperr.NotFoundf("user_not_found", "User"))
+	assert.True(t, ok)
+	assert.Equal(t, "User not found.", msg)
+
+	for _, err := range []error{nil, io.EOF, apperr.E(apperr.Internal, "db", "password=hunter2")} {
+		msg, ok := apperr.Describe(err)
+		assert.False(t, ok, "%v is not for users", err)
+		assert.Empty(t, msg)
+	}
+}

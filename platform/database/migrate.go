@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -73,6 +74,17 @@ func (db *DB) Pending(ctx context.Context, fsys fs.FS) (bool, error) {
 		return false, err
 	}
 	return p.HasPending(ctx)
+}
+
+// PendingCheck is a readiness check: an error while a migration in fsys is
+// not applied (another replica may be applying it).
+func (db *DB) PendingCheck(fsys fs.FS) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if pending, err := db.Pending(ctx, fsys); err != nil || pending {
+			return errors.Join(err, errors.New("migrations pending"))
+		}
+		return nil
+	}
 }
 
 // MigrateCommand is `fitloop migrate up|status`: it applies the pending

@@ -8,7 +8,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -86,6 +88,10 @@ func decodeStrict(raw []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		var pe *time.ParseError
+		if errors.As(err, &pe) || strings.HasPrefix(err.Error(), "Time.UnmarshalJSON") {
+			return timeError(raw, dst)
+		}
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -145,4 +151,70 @@ func jsonKind(goKind string) string {
 		return "a number"
 	}
 	return "of another type"
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// timeError names the field whose time did not parse: json reports a
+// time.Time's own error without the field, so the body is walked again
+// beside dst's type to find the first time value that is not RFC 3339.
+func timeError(raw []byte, dst any) error {
+	var doc any
+	field := ""
+	if json.Unmarshal(raw, &doc) == nil {
+		field = badTime(doc, reflect.TypeOf(dst), "")
+	}
+	if field == "" {
+		return apperr.E(apperr.Invalid, "invalid_json", "A time is not an RFC 3339 time.")
+	}
+	return &apperr.Error{Kind: apperr.Invalid, Code: "invalid_type", Message: "A field has the wrong type.",
+		Fields: map[string]string{field: "must be an RFC 3339 time, like 2026-11-21T09:30:00Z"}}
+}
+
+// badTime returns the path of the first value in v, shaped by t, that t
+// wants as a time and that does not parse as one ("" when none).
+func badTime(v any, t reflect.Type, path string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if _, isString := v.(string); t == timeType && v != nil && !isString {
+		return path
+	}
+	switch val := v.(type) {
+	case string:
+		if t == timeType {
+			if _, err := time.Parse(time.RFC3339, val); err != nil {
+				return path
+			}
+		}
+	case []any:
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			for i, e := range val {
+				if f := badTime(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); f != "" {
+					return f
+				}
+			}
+		}
+	case map[string]any:
+		if t.Kind() != reflect.Struct || t == timeType {
+			return ""
+		}
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if name == "" {
+				name = sf.Name
+			}
+			if e, ok := val[name]; ok && sf.IsExported() {
+				p := name
+				if path != "" {
+					p = path + "." + name
+				}
+				if f := badTime(e, sf.Type, p); f != "" {
+					return f
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
@@ -15,16 +16,19 @@ import (
 )
 
 type inner struct {
-	N int `json:"n"`
+	N  int        `json:"n"`
+	At *time.Time `json:"at,omitempty"`
 }
 
 type payload struct {
-	Name  string   `json:"name"`
-	Age   int      `json:"age"`
-	OK    bool     `json:"ok"`
-	Tags  []string `json:"tags"`
-	Score float64  `json:"score"`
-	Inner *inner   `json:"inner"`
+	Name  string     `json:"name"`
+	Age   int        `json:"age"`
+	OK    bool       `json:"ok"`
+	Tags  []string   `json:"tags"`
+	Score float64    `json:"score"`
+	Inner *inner     `json:"inner"`
+	When  *time.Time `json:"when,omitempty"`
+	Laps  []inner    `json:"laps,omitempty"`
 }
 
 // bindServer echoes what BindJSON decoded into a payload.
@@ -59,6 +63,8 @@ func chunked(body string) *http.Request {
 	req.Header.Set("Content-Type", "application/json")
 	return req
 }
+
+const timeMsg = "must be an RFC 3339 time, like 2026-11-21T09:30:00Z"
 
 func TestBindJSON(t *testing.T) {
 	t.Parallel()
@@ -112,6 +118,10 @@ func TestBindJSON(t *testing.T) {
 		{name: "string_for_number", body: `{"score":"high"}`, status: 400, code: "invalid_type", fields: map[string]string{"score": "must be a number"}},
 		{name: "array_for_object", body: `{"inner":[1]}`, status: 400, code: "invalid_type", fields: map[string]string{"inner": "must be an object"}},
 		{name: "nested_field_is_named_by_path", body: `{"inner":{"n":"x"}}`, status: 400, code: "invalid_type", fields: map[string]string{"inner.n": "must be an integer"}},
+		{name: "malformed_time", body: `{"when":"tomorrow"}`, status: 400, code: "invalid_type", fields: map[string]string{"when": timeMsg}},
+		{name: "number_for_time", body: `{"name":"x","when":5}`, status: 400, code: "invalid_type", fields: map[string]string{"when": timeMsg}},
+		{name: "nested_time_is_named_by_path", body: `{"when":"2026-11-21T09:30:00Z","laps":[{"at":"2026-11-21T09:31:00Z"},{"n":1,"at":"9:32"}]}`,
+			status: 400, code: "invalid_type", fields: map[string]string{"laps[1].at": timeMsg}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,38 +14,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/auth/authtest"
 	"github.com/fitloop/fitloop/platform/bus"
 	"github.com/fitloop/fitloop/platform/realtime"
 )
 
-// fakeAuth maps tokens to principals; Revoke makes a token fail.
-type fakeAuth struct {
-	mu     sync.Mutex
-	tokens map[string]*auth.Principal
-}
-
-func newFakeAuth() *fakeAuth {
-	a := &fakeAuth{tokens: map[string]*auth.Principal{}}
+// newFakeAuth knows the tokens tok-alice, tok-bob, tok-carol and tok-dave.
+func newFakeAuth() *authtest.Tokens {
+	a := authtest.NewTokens()
 	for _, u := range []string{"alice", "bob", "carol", "dave"} {
-		a.tokens["tok-"+u] = &auth.Principal{UserID: u, Role: auth.RoleCustomer, SessionID: "sess-" + u}
+		a.Set("tok-"+u, auth.Principal{UserID: u, Role: auth.RoleCustomer, SessionID: "sess-" + u})
 	}
 	return a
-}
-
-func (a *fakeAuth) Authenticate(_ context.Context, cred string) (*auth.Principal, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p, ok := a.tokens[cred]
-	if !ok {
-		return nil, auth.Unauthenticated
-	}
-	return p, nil
-}
-
-func (a *fakeAuth) Revoke(cred string) {
-	a.mu.Lock()
-	delete(a.tokens, cred)
-	a.mu.Unlock()
 }
 
 type joinMsg struct {
