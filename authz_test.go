@@ -70,6 +70,10 @@ type authzOwner struct {
 	workoutID               string // a workout logged after the fact (ended)
 	liveWorkoutID           string // a live workout, started and not ended
 	notificationID          string // "goal achieved", from steps that reach the goal
+	groupSessionID          string // an invite-only group session the owner hosts, live
+	meetingID               string // a meeting the owner organizes, an hour from now
+	meetingSessionID        string // the meeting's own invite-only session
+	guestID                 string // whom the owner invites: the admin, who sees every session anyway
 }
 
 // params fills route's path parameters with the owner's objects.
@@ -79,22 +83,26 @@ func (o *authzOwner) params(route string) map[string]string {
 		"file": "", // the docs page itself
 		// The admin routes name platform objects, not the owner's.
 		"name": cron.CleanupJobName, "job_id": o.deadJobID, "id": o.sagaID,
-		"metric": "steps", "notification_id": o.notificationID,
+		"metric": "steps", "notification_id": o.notificationID, "meeting_id": o.meetingID,
 	}
 	// The workout routes keep the seed API's name for a workout's id,
-	// session_id: there it names the owner's workout, the live one to end.
+	// session_id: there it names the owner's workout, the live one to end;
+	// the group routes' session_id names the owner's group session.
 	switch {
 	case strings.HasPrefix(route, "/api/v1/workouts/") && strings.HasSuffix(route, "/end"):
 		p["session_id"] = o.liveWorkoutID
 	case strings.HasPrefix(route, "/api/v1/workouts/"):
 		p["session_id"] = o.workoutID
+	case strings.HasPrefix(route, "/api/v1/groups/sessions/"):
+		p["session_id"] = o.groupSessionID
 	}
 	return p
 }
 
 // secrets are what no other customer or instructor may see in any answer.
 func (o *authzOwner) secrets() []string {
-	return []string{o.email, o.goalID, o.tokenID, o.sessionID, o.apiToken, o.workoutID, o.liveWorkoutID}
+	return []string{o.email, o.goalID, o.tokenID, o.sessionID, o.apiToken, o.workoutID, o.liveWorkoutID,
+		o.groupSessionID, o.meetingID, o.meetingSessionID}
 }
 
 // authzRow is who gets what on one route.
@@ -205,17 +213,39 @@ var authzRows = map[string]authzRow{
 	"POST /api/v1/users/:user_id/notifications/read-all":              {want: private},
 	"POST /api/v1/users/:user_id/notifications/:notification_id/read": {want: private},
 
+	// Group sessions and meetings: the owner hosts an invite-only session and
+	// organizes a meeting, to neither of which another customer or the
+	// instructor is invited, so both are private objects and answer their own
+	// 404 (a caller who may see one but not change it gets 403: see
+	// TestAuthorizationCrossObjects). Ending a session and cancelling a
+	// meeting change them, hence an owner per caller; inviting the admin again
+	// changes nothing.
+	"GET /api/v1/groups/sessions/:session_id":      {want: private},
+	"POST /api/v1/groups/sessions/:session_id/end": {fresh: true, want: private},
+	"POST /api/v1/groups/sessions/:session_id/invites": {want: private, body: func(o *authzOwner) any {
+		return map[string]any{"user_ids": []string{o.guestID}}
+	}},
+	"GET /api/v1/meetings/:meeting_id": {want: private},
+	"PUT /api/v1/meetings/:meeting_id": {want: private, body: func(*authzOwner) any {
+		return map[string]any{"title": "Renamed"}
+	}},
+	"DELETE /api/v1/meetings/:meeting_id": {fresh: true, want: removed},
+
 	// Public files: the parameter is a file name, not an object.
 	"GET /api/docs/*file": {want: [callerCount]int{200, 200, 200, 200, 200}},
 }
 
 // authzNoParamRows are routes without path parameters whose answer depends
-// on the caller's role (the rest only need a signed-in caller).
+// on the caller's role or identity (the rest only need a signed-in caller).
 var authzNoParamRows = map[string]authzRow{
 	"GET /api/v1/admin/users": {want: adminOnly},
 	"GET /api/v1/admin/jobs":  {want: adminOnly},
 	"GET /api/v1/admin/queue": {want: adminOnly},
 	"GET /api/v1/admin/sagas": {want: adminOnly},
+
+	// Anyone signed in lists group sessions, but only those they may see: the
+	// secrets keep the owner's invite-only session out of other lists.
+	"GET /api/v1/groups/sessions": {want: [callerCount]int{401, 200, 200, 200, 200}},
 }
 
 func authzGoal() map[string]any {
@@ -226,6 +256,16 @@ func authzGoal() map[string]any {
 func authzWorkout() map[string]any {
 	return map[string]any{"workout_type": "running", "duration": 1800,
 		"start_time": time.Now().Add(-3 * time.Hour).UTC().Format(time.RFC3339)}
+}
+
+// authzMeeting is a meeting of an hour, starting in an hour.
+func authzMeeting(attendees ...string) map[string]any {
+	start := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	if attendees == nil {
+		attendees = []string{}
+	}
+	return map[string]any{"title": "Form check", "start_time": start.Format(time.RFC3339),
+		"end_time": start.Add(time.Hour).Format(time.RFC3339), "attendee_ids": attendees}
 }
 
 // authzSamples is a batch of health-metric samples an hour old.
@@ -318,7 +358,7 @@ func (e *authzEnv) newOwner(t *testing.T) *authzOwner {
 	t.Helper()
 	n := e.seq.Add(1)
 	o := &authzOwner{email: fmt.Sprintf("owner%d@example.com", n), password: fmt.Sprintf("Owner-Password-%d", n),
-		deadJobID: e.deadJobID}
+		deadJobID: e.deadJobID, guestID: e.ids[callerAdmin]}
 	status, body := e.serve(t, "POST", "/api/v1/users/register", "", map[string]string{
 		"username": fmt.Sprintf("owner%d", n), "email": o.email, "password": o.password,
 	})
@@ -356,6 +396,8 @@ func (e *authzEnv) newOwner(t *testing.T) *authzOwner {
 	o.liveWorkoutID = e.createdID(t, "/api/v1/workouts/start", o.token,
 		map[string]any{"user_id": o.userID, "workout_type": "cycling"})
 	o.notificationID = e.achieve(t, o)
+	o.groupSessionID = e.groupSession(t, o.token, "invite")
+	o.meetingID, o.meetingSessionID = e.meeting(t, o.token)
 	require.NotEmpty(t, o.goalID)
 	require.NotEmpty(t, o.tokenID)
 	require.NotEmpty(t, o.sessionID)
@@ -397,6 +439,30 @@ func (e *authzEnv) createdID(t *testing.T, path, token string, body any) string 
 	require.NoError(t, json.Unmarshal(resp, &created))
 	require.NotEmpty(t, created.SessionID)
 	return created.SessionID
+}
+
+// groupSession opens a live group session of the given visibility hosted by
+// the token's user and returns its id.
+func (e *authzEnv) groupSession(t *testing.T, token, visibility string) string {
+	t.Helper()
+	return e.createdID(t, "/api/v1/groups/sessions", token,
+		map[string]any{"title": "Matrix class", "workout_type": "yoga", "visibility": visibility})
+}
+
+// meeting schedules authzMeeting(attendees...) organized by the token's user
+// and returns its id and its session's.
+func (e *authzEnv) meeting(t *testing.T, token string, attendees ...string) (meetingID, sessionID string) {
+	t.Helper()
+	status, body := e.serve(t, "POST", "/api/v1/meetings", token, authzMeeting(attendees...))
+	require.Equal(t, 201, status, string(body))
+	var m struct {
+		MeetingID string `json:"meeting_id"`
+		SessionID string `json:"session_id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &m))
+	require.NotEmpty(t, m.MeetingID)
+	require.NotEmpty(t, m.SessionID)
+	return m.MeetingID, m.SessionID
 }
 
 // goalSaga is the id of the users.set_goal saga that stored the goal.
@@ -571,6 +637,7 @@ func TestAuthorizationCrossObjects(t *testing.T) {
 			assert.NotContains(t, string(body), o.liveWorkoutID)
 		})
 	}
+	groupsSeeButNotChange(t, env)
 	t.Run("the_owner_still_has_everything", func(t *testing.T) {
 		status, body := env.serve(t, "GET", "/api/v1/users/"+o.userID+"/goals/"+o.goalID, o.token, nil)
 		assert.Equal(t, 200, status, string(body))
@@ -585,6 +652,78 @@ func TestAuthorizationCrossObjects(t *testing.T) {
 		assert.Equal(t, 200, status)
 		assert.Contains(t, string(body), o.workoutID)
 		assert.Contains(t, string(body), o.liveWorkoutID)
+	})
+}
+
+// groupsSeeButNotChange covers what the matrix cannot: callers who may see
+// the owner's group session or meeting but not change it get 403 (not_host,
+// not_organizer), and lists show each caller only what they may see. The
+// owner hosts a public session, an invite-only one the other customer is
+// invited to, and a meeting the instructor attends.
+func groupsSeeButNotChange(t *testing.T, env *authzEnv) {
+	t.Helper()
+	o, other, instructor := env.shared, env.ids[callerOther], env.ids[callerInstructor]
+	public := env.groupSession(t, o.token, "public")
+	invited := env.groupSession(t, o.token, "invite")
+	status, body := env.serve(t, "POST", "/api/v1/groups/sessions/"+invited+"/invites", o.token,
+		map[string]any{"user_ids": []string{other}})
+	require.Equal(t, 200, status, string(body))
+	meetingID, meetingSession := env.meeting(t, o.token, instructor)
+
+	sessions, meetings := "/api/v1/groups/sessions/", "/api/v1/meetings/"
+	invite := map[string]any{"user_ids": []string{env.ids[callerAdmin]}}
+	rename := map[string]any{"title": "Renamed"}
+	tests := []struct {
+		name         string
+		caller       int
+		method, path string
+		body         any
+		want         int
+		code         string
+	}{
+		{"sees_a_public_session", callerOther, "GET", sessions + public, nil, 200, ""},
+		{"may_not_end_it", callerOther, "POST", sessions + public + "/end", nil, 403, "not_host"},
+		{"may_not_invite_to_it", callerInstructor, "POST", sessions + public + "/invites", invite, 403, "not_host"},
+		{"an_invitee_sees_the_session", callerOther, "GET", sessions + invited, nil, 200, ""},
+		{"an_invitee_may_not_end_it", callerOther, "POST", sessions + invited + "/end", nil, 403, "not_host"},
+		{"an_invitee_may_not_invite", callerOther, "POST", sessions + invited + "/invites", invite, 403, "not_host"},
+		{"others_do_not_see_it", callerInstructor, "GET", sessions + invited, nil, 404, "session_not_found"},
+		{"nor_end_it", callerInstructor, "POST", sessions + invited + "/end", nil, 404, "session_not_found"},
+		{"an_attendee_sees_the_meeting", callerInstructor, "GET", meetings + meetingID, nil, 200, ""},
+		{"and_its_session", callerInstructor, "GET", sessions + meetingSession, nil, 200, ""},
+		{"an_attendee_may_not_change_it", callerInstructor, "PUT", meetings + meetingID, rename, 403, "not_organizer"},
+		{"nor_cancel_it", callerInstructor, "DELETE", meetings + meetingID, nil, 403, "not_organizer"},
+		{"nor_end_its_session", callerInstructor, "POST", sessions + meetingSession + "/end", nil, 403, "not_host"},
+		{"others_do_not_see_the_meeting", callerOther, "GET", meetings + meetingID, nil, 404, "meeting_not_found"},
+		{"nor_its_session", callerOther, "GET", sessions + meetingSession, nil, 404, "session_not_found"},
+		{"nor_change_it", callerOther, "PUT", meetings + meetingID, rename, 404, "meeting_not_found"},
+		{"an_admin_ends_a_public_session", callerAdmin, "POST", sessions + public + "/end", nil, 200, `"end_reason":"admin"`},
+	}
+	for _, tt := range tests {
+		t.Run(callerNames[tt.caller]+"_"+tt.name, func(t *testing.T) {
+			status, body := env.serve(t, tt.method, tt.path, env.tokens[tt.caller], tt.body)
+			assert.Equal(t, tt.want, status, "%s %s: %s", tt.method, tt.path, body)
+			if tt.want >= 400 {
+				assert.Contains(t, string(body), `"code":"`+tt.code+`"`)
+			} else if tt.code != "" {
+				assert.Contains(t, string(body), tt.code)
+			}
+		})
+	}
+
+	list := func(caller int, state string) string {
+		status, body := env.serve(t, "GET", "/api/v1/groups/sessions?state="+state, env.tokens[caller], nil)
+		require.Equal(t, 200, status, string(body))
+		return string(body)
+	}
+	t.Run("lists_show_what_each_caller_may_see", func(t *testing.T) {
+		live := list(callerOther, "live")
+		assert.Contains(t, live, invited)
+		assert.NotContains(t, live, o.groupSessionID)
+		assert.NotContains(t, list(callerInstructor, "live"), invited)
+		assert.Contains(t, list(callerInstructor, "scheduled"), meetingSession)
+		assert.NotContains(t, list(callerOther, "scheduled"), meetingSession)
+		assert.Contains(t, list(callerAdmin, "live"), o.groupSessionID)
 	})
 }
 
@@ -619,6 +758,10 @@ func TestAuthorizationAPITokens(t *testing.T) {
 		{"GET", u + "/reports/weekly", nil, http.StatusOK},
 		{"POST", u + "/notifications/read-all", nil, http.StatusOK},
 		{"GET", "/api/v1/users/" + env.ids[callerOther] + "/workouts", nil, http.StatusNotFound},
+		{"GET", "/api/v1/groups/sessions", nil, http.StatusOK},
+		{"GET", "/api/v1/groups/sessions/" + o.groupSessionID, nil, http.StatusOK},
+		{"POST", "/api/v1/meetings", authzMeeting(), http.StatusCreated},
+		{"PUT", "/api/v1/meetings/" + o.meetingID, map[string]any{"title": "Renamed by a token"}, http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+"_"+strings.TrimPrefix(tt.path, "/api/v1/"), func(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/fitloop/fitloop/migrations"
 	"github.com/fitloop/fitloop/modules/activity"
+	"github.com/fitloop/fitloop/modules/groups"
 	"github.com/fitloop/fitloop/modules/users"
 	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/auth"
@@ -118,6 +119,7 @@ type app struct {
 	bus      bus.Bus
 	users    *users.Module
 	activity *activity.Module
+	groups   *groups.Module
 	engine   *gin.Engine
 	metrics  *metrics.Registry
 	sagas    *saga.Orchestrator
@@ -176,6 +178,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	if err != nil {
 		return nil, err
 	}
+	a.groups, err = groups.New(groups.Deps{DB: a.db, Users: usersForGroups{a}, Catalog: a.activity, Log: log,
+		Idempotent: idempotent})
+	if err != nil {
+		return nil, err
+	}
 	a.users, err = users.New(users.Deps{DB: a.db, Log: log, Auth: cfg.Auth, Signer: signer, Sagas: a.sagas,
 		Cache: a.cache, Sockets: a.hub, Erasers: []users.AccountEraser{a.activity},
 		Progress: activityForUsers{a.activity}, Planner: activityForUsers{a.activity},
@@ -188,7 +195,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		return nil, err
 	}
 	if err = a.cron.Register(idempotency.CleanupJob(a.db), jobs.CleanupJob(a.db), saga.CleanupJob(a.db, cfg.Sagas.Retention),
-		a.activity.GoalAlerts()); err != nil {
+		a.activity.GoalAlerts(), a.groups.EndDue()); err != nil {
 		return nil, err
 	}
 	a.routes(cfg, log)
@@ -206,13 +213,8 @@ func (a *app) routes(cfg config.Config, log *slog.Logger) {
 	})
 	fsys, _ := migrations.FS(a.db.Dialect())
 	required := map[string]server.Check{
-		"database": a.db.Ping,
-		"migrations": func(ctx context.Context) error {
-			if pending, err := a.db.Pending(ctx, fsys); err != nil || pending {
-				return errors.Join(err, errors.New("migrations pending"))
-			}
-			return nil
-		},
+		"database":   a.db.Ping,
+		"migrations": a.db.PendingCheck(fsys),
 	}
 	if a.mongo != nil {
 		required["mongo"] = a.mongo.Ping
@@ -227,6 +229,7 @@ func (a *app) routes(cfg config.Config, log *slog.Logger) {
 	api := a.engine.Group("/api/v1")
 	a.users.RegisterRoutes(api)
 	a.activity.RegisterRoutes(api, a.users.Authenticator())
+	a.groups.RegisterRoutes(api, a.users.Authenticator())
 	api.GET("/ws", a.hub.Handler()) // authenticates at upgrade itself
 	admin := api.Group("/admin", auth.Require(a.users.Authenticator(), auth.Options{}), auth.RequireRole(auth.RoleAdmin))
 	a.cron.RegisterAdminRoutes(admin)
@@ -254,6 +257,14 @@ func (u usersForActivity) ActiveGoals(ctx context.Context, q activity.GoalQuery)
 			TargetValue: g.TargetValue, TargetDate: g.TargetDate, CreatedAt: g.CreatedAt}
 	}
 	return out, err
+}
+
+// usersForGroups tells the groups module which accounts are live.
+type usersForGroups struct{ a *app }
+
+func (u usersForGroups) Exists(ctx context.Context, userID string) error {
+	_, err := u.a.users.Service().Basics(ctx, userID)
+	return err
 }
 
 // activityForUsers measures goals and plans them for the users module.
@@ -375,22 +386,11 @@ func admin(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 	system := auth.WithPrincipal(ctx, &auth.Principal{UserID: "system", Role: auth.RoleAdmin, SessionID: "cli"})
 	acct, err := a.users.Service().Register(system, users.RegisterInput{
 		Username: *username, Email: *email, Password: *password, Role: *role})
-	if err != nil {
-		return describe(err)
+	if msg, ok := apperr.Describe(err); ok {
+		return usageError(msg)
+	} else if err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "created %s %s (%s) id=%s\n", acct.Role, acct.Username, acct.Email, acct.UserID)
 	return nil
-}
-
-// describe turns a validation error into a readable command-line message.
-func describe(err error) error {
-	e, ok := apperr.As(err)
-	if !ok || e.Kind == apperr.Internal {
-		return err
-	}
-	msg := e.Message
-	for field, m := range e.Fields {
-		msg += fmt.Sprintf("\n  %s: %s", field, m)
-	}
-	return usageError(msg)
 }

@@ -54,6 +54,13 @@ func (m *Module) GoalSet(ctx context.Context, key string, g PlannedGoal) error {
 	return m.svc.GoalSet(ctx, key, g)
 }
 
+// KnownWorkoutType reports whether name is in the workout catalog (the
+// groups module's Catalog).
+func (m *Module) KnownWorkoutType(name string) bool {
+	_, ok := workoutType(name)
+	return ok
+}
+
 // Close stops the module's background goal checks.
 func (m *Module) Close() error {
 	m.svc.achieve.close()

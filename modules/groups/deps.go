@@ -1,0 +1,38 @@
+package groups
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/fitloop/fitloop/platform/database"
+)
+
+// Users is what the module needs from the users module (main.go adapts it).
+type Users interface {
+	// Exists answers nil for a live account, an apperr NotFound otherwise.
+	Exists(ctx context.Context, userID string) error
+}
+
+// Catalog is what the module needs from the activity module.
+type Catalog interface {
+	// KnownWorkoutType reports whether name is in the workout catalog.
+	KnownWorkoutType(name string) bool
+}
+
+// Clock tells the time; tests inject their own.
+type Clock func() time.Time
+
+// Deps is everything the groups module needs.
+type Deps struct {
+	DB      *database.DB
+	Users   Users   // required
+	Catalog Catalog // required
+	Log     *slog.Logger
+	Clock   Clock // default time.Now
+	// Idempotent is the Idempotency-Key middleware for POST routes clients
+	// retry (creating sessions and meetings); nil: keys are ignored.
+	Idempotent gin.HandlerFunc
+}

@@ -1,0 +1,53 @@
+package groups
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/cron"
+)
+
+// Module is the groups module: its service and its routes.
+type Module struct {
+	svc        *service
+	idempotent gin.HandlerFunc
+}
+
+// New builds the module from its dependencies.
+func New(d Deps) (*Module, error) {
+	if d.DB == nil || d.Users == nil || d.Catalog == nil {
+		return nil, errors.New("groups: DB, Users and Catalog are required")
+	}
+	idem := d.Idempotent
+	if idem == nil {
+		idem = func(c *gin.Context) { c.Next() }
+	}
+	return &Module{svc: newService(d), idempotent: idem}, nil
+}
+
+// Service returns the module's contract.
+func (m *Module) Service() Service { return m.svc }
+
+// RegisterRoutes mounts the module's routes on the /api/v1 group.
+func (m *Module) RegisterRoutes(rg *gin.RouterGroup, authn auth.Authenticator) {
+	registerRoutes(rg, m.svc, authn, m.idempotent)
+}
+
+// EndDueJob is the cron job that records the end of sessions past their
+// ends_at (meetings included).
+const EndDueJob = "groups.end_due"
+
+// EndDue is the EndDueJob, every minute by default. Until it runs, such a
+// session already reads as ended.
+func (m *Module) EndDue() cron.Job {
+	return cron.Job{Name: EndDueJob, Schedule: "@every 1m", Run: func(ctx context.Context) error {
+		n, err := m.svc.st.endDue(ctx, m.svc.now())
+		if n > 0 {
+			m.svc.log.InfoContext(ctx, "groups: sessions ended at their ends_at", "count", n)
+		}
+		return err
+	}}
+}
