@@ -146,6 +146,9 @@ type SQLite struct {
 	BusyTimeout    time.Duration `yaml:"busy_timeout"`
 	Readers        int           `yaml:"readers"`
 	GroupCommitMax int           `yaml:"group_commit_max"`
+	// CheckpointInterval is how often a background connection copies the
+	// WAL into the database file; 0 leaves it to the writer (every 4 MB).
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
 }
 
 // Postgres tunes the PostgreSQL backend.
@@ -185,7 +188,8 @@ func Default() Config {
 		Log: Log{Level: "info", Format: "json", FlushInterval: 200 * time.Millisecond},
 		Database: Database{
 			Driver: "sqlite",
-			SQLite: SQLite{Synchronous: "FULL", BusyTimeout: 5 * time.Second, Readers: 0, GroupCommitMax: 256},
+			SQLite: SQLite{Synchronous: "FULL", BusyTimeout: 5 * time.Second, Readers: 0, GroupCommitMax: 256,
+				CheckpointInterval: 200 * time.Millisecond},
 			Postgres: Postgres{
 				MaxOpenConns: 20, MaxIdleConns: 10, ConnMaxLifetime: 30 * time.Minute,
 			},

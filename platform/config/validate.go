@@ -96,6 +96,9 @@ func (c *Config) validateDatabase(bad func(key, format string, args ...any)) {
 		if db.SQLite.GroupCommitMax < 1 {
 			bad("database.sqlite.group_commit_max", "must be at least 1")
 		}
+		if d := db.SQLite.CheckpointInterval; d < 0 || d > 0 && d < 10*time.Millisecond {
+			bad("database.sqlite.checkpoint_interval", "must be 0 (the writer checkpoints) or at least 10ms")
+		}
 	case "postgres":
 		if db.DSN == "" {
 			bad("database.dsn", "is required when database.driver is postgres")

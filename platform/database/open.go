@@ -71,7 +71,11 @@ func OpenSQLite(path string, cfg config.SQLite, log *slog.Logger) (*DB, error) {
 	params.Del("_txlock")
 	readDSN := uri + "?" + params.Encode()
 
-	w, err := gorm.Open(sqlite.Open(writeDSN), gormConfig())
+	writer := sqlite.Open(writeDSN)
+	if cfg.CheckpointInterval > 0 {
+		writer = sqlite.New(sqlite.Config{DriverName: writerDriver, DSN: writeDSN})
+	}
+	w, err := gorm.Open(writer, gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("database: open sqlite %s: %w", path, err)
 	}
@@ -109,6 +113,15 @@ func OpenSQLite(path string, cfg config.SQLite, log *slog.Logger) (*DB, error) {
 	rs.SetMaxOpenConns(readers)
 	rs.SetMaxIdleConns(readers)
 	rs.SetConnMaxIdleTime(5 * time.Minute)
+	if cfg.CheckpointInterval > 0 {
+		params.Del("_query_only")
+		cp, err := startCheckpointer(uri+"?"+params.Encode(), cfg.CheckpointInterval, log)
+		if err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("database: open sqlite checkpointer: %w", err)
+		}
+		db.closers = append(db.closers, cp.close) // closed first
+	}
 	db.commit = newCommitter(w, cfg.GroupCommitMax, log)
 	return db, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -78,5 +79,59 @@ func TestOpenSQLite(t *testing.T) {
 		assert.Equal(t, readers, readPragmas(t, db.Read(context.Background())), "no pragma is lost")
 		_, err = os.Stat(path)
 		assert.NoError(t, err, "the database file is at the path asked for")
+	})
+}
+
+// TestBackgroundCheckpoint: with checkpoint_interval set (the default), a
+// connection of its own copies committed pages from the WAL into the
+// database file while the writer only checkpoints itself past 10,000 pages;
+// with 0 the writer keeps SQLite's own 1,000.
+func TestBackgroundCheckpoint(t *testing.T) {
+	t.Parallel()
+	open := func(t *testing.T, every time.Duration) (*database.DB, string) {
+		path := filepath.Join(t.TempDir(), "fitloop.db")
+		cfg := config.Default().Database.SQLite
+		cfg.CheckpointInterval = every
+		db, err := database.OpenSQLite(path, cfg, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		t.Cleanup(func() { assert.NoError(t, db.Close()) })
+		return db, path
+	}
+	writerThreshold := func(t *testing.T, db *database.DB) (pages int) {
+		require.NoError(t, db.Tx(context.Background(), func(tx *gorm.DB) error {
+			return tx.Raw("PRAGMA wal_autocheckpoint").Scan(&pages).Error
+		}))
+		return pages
+	}
+	size := func(path string) int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+
+	t.Run("copies_the_wal_beside_the_writer", func(t *testing.T) {
+		t.Parallel()
+		db, path := open(t, 20*time.Millisecond)
+		assert.Equal(t, 10000, writerThreshold(t, db))
+		createScratch(t, db)
+		before := size(path)
+		require.NoError(t, db.Tx(context.Background(), func(tx *gorm.DB) error {
+			for i := range 500 {
+				if err := insertScratch(tx, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		require.Eventually(t, func() bool { return size(path) > before }, 10*time.Second, 10*time.Millisecond,
+			"the rows reach the database file though the writer never reached its own threshold")
+		assert.Len(t, scratchIDs(t, db), 500)
+	})
+	t.Run("zero_leaves_it_to_the_writer", func(t *testing.T) {
+		t.Parallel()
+		db, _ := open(t, 0)
+		assert.Equal(t, 1000, writerThreshold(t, db))
 	})
 }
