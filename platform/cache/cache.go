@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/fitloop/fitloop/platform/redisx"
@@ -23,7 +24,25 @@ type Cache interface {
 	// positive); later increments keep that expiry, so the counter counts a
 	// fixed window. A key holding a non-counter value is an error.
 	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	// Update atomically replaces key's value with what fn makes of the
+	// current one (nil, false when absent) and returns what it stored. fn
+	// may run more than once, when another writer changed the key
+	// meanwhile, so it must only compute, and must not call the cache. An
+	// error from fn stores nothing and is returned as it is; a nil value
+	// from fn deletes the key. ttl is as for Set. After MaxUpdateAttempts
+	// lost races Update answers ErrContended.
+	Update(ctx context.Context, key string, ttl time.Duration, fn UpdateFunc) ([]byte, error)
 }
+
+// UpdateFunc computes a key's next value from its current one.
+type UpdateFunc func(cur []byte, ok bool) ([]byte, error)
+
+// MaxUpdateAttempts bounds how often Update retries after another writer
+// changed the key between its read and its write.
+const MaxUpdateAttempts = 32
+
+// ErrContended is Update giving up after MaxUpdateAttempts lost races.
+var ErrContended = errors.New("cache: update contended")
 
 // New returns the cache for a configured Redis: Memory when r is nil, else
 // a Fallback over Redis with a per-replica Memory for counters.

@@ -2,6 +2,9 @@ package cache
 
 import (
 	"context"
+	"errors"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,5 +65,80 @@ func testContract(t *testing.T, c Cache) {
 		require.NoError(t, c.Set(ctx, "text", []byte("abc"), time.Minute))
 		_, err := c.Incr(ctx, "text", time.Minute)
 		assert.Error(t, err)
+	})
+	testUpdateContract(t, c)
+}
+
+// testUpdateContract checks Update: read-modify-write that loses no update
+// however many writers race.
+func testUpdateContract(t *testing.T, c Cache) {
+	t.Helper()
+	ctx := context.Background()
+	t.Run("update_creates_an_absent_key", func(t *testing.T) {
+		out, err := c.Update(ctx, "u-new", time.Minute, func(cur []byte, ok bool) ([]byte, error) {
+			assert.False(t, ok)
+			assert.Nil(t, cur)
+			return []byte("first"), nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, []byte("first"), out)
+		v, ok, err := c.Get(ctx, "u-new")
+		require.NoError(t, err)
+		assert.True(t, ok)
+		assert.Equal(t, []byte("first"), v)
+	})
+	t.Run("update_sees_the_current_value", func(t *testing.T) {
+		require.NoError(t, c.Set(ctx, "u-cur", []byte("a"), time.Minute))
+		out, err := c.Update(ctx, "u-cur", time.Minute, func(cur []byte, ok bool) ([]byte, error) {
+			require.True(t, ok)
+			return append(cur, 'b'), nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, []byte("ab"), out)
+	})
+	t.Run("an_error_from_fn_stores_nothing", func(t *testing.T) {
+		require.NoError(t, c.Set(ctx, "u-err", []byte("kept"), time.Minute))
+		refused := errors.New("refused")
+		_, err := c.Update(ctx, "u-err", time.Minute, func([]byte, bool) ([]byte, error) { return []byte("lost"), refused })
+		assert.ErrorIs(t, err, refused)
+		v, _, err := c.Get(ctx, "u-err")
+		require.NoError(t, err)
+		assert.Equal(t, []byte("kept"), v)
+	})
+	t.Run("a_nil_value_deletes", func(t *testing.T) {
+		require.NoError(t, c.Set(ctx, "u-del", []byte("x"), time.Minute))
+		out, err := c.Update(ctx, "u-del", time.Minute, func([]byte, bool) ([]byte, error) { return nil, nil })
+		require.NoError(t, err)
+		assert.Nil(t, out)
+		_, ok, err := c.Get(ctx, "u-del")
+		require.NoError(t, err)
+		assert.False(t, ok)
+	})
+	t.Run("update_sets_the_ttl", func(t *testing.T) {
+		_, err := c.Update(ctx, "u-ttl", 150*time.Millisecond, func([]byte, bool) ([]byte, error) { return []byte("v"), nil })
+		require.NoError(t, err)
+		assert.Eventually(t, func() bool {
+			_, ok, err := c.Get(ctx, "u-ttl")
+			return err == nil && !ok
+		}, 3*time.Second, 20*time.Millisecond)
+	})
+	t.Run("racing_updates_lose_nothing", func(t *testing.T) {
+		const writers, each = 8, 25
+		var wg sync.WaitGroup
+		for range writers {
+			wg.Go(func() {
+				for range each {
+					_, err := c.Update(ctx, "u-race", time.Minute, func(cur []byte, _ bool) ([]byte, error) {
+						n, _ := strconv.Atoi(string(cur))
+						return strconv.AppendInt(nil, int64(n+1), 10), nil
+					})
+					assert.NoError(t, err)
+				}
+			})
+		}
+		wg.Wait()
+		v, _, err := c.Get(ctx, "u-race")
+		require.NoError(t, err)
+		assert.Equal(t, strconv.Itoa(writers*each), string(v))
 	})
 }

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -75,6 +76,20 @@ func (c *Fallback) Delete(ctx context.Context, keys ...string) error {
 	}
 	return nil
 }
+
+// Update implements Cache on the primary alone, errors included: what it
+// stores is state, not a copy of the database, and a per-replica stand-in
+// would split it between replicas.
+func (c *Fallback) Update(ctx context.Context, key string, ttl time.Duration, fn UpdateFunc) ([]byte, error) {
+	if c.isPending(ctx, key) { // a deletion the primary has not confirmed
+		return nil, fmt.Errorf("cache: update %s: %w", key, ErrPendingDelete)
+	}
+	return c.primary.Update(ctx, key, ttl, fn)
+}
+
+// ErrPendingDelete is Fallback.Update refusing a key whose deletion the
+// primary has not confirmed yet: it would read the value deleted.
+var ErrPendingDelete = errors.New("cache: key deletion pending")
 
 // Incr implements Cache.
 func (c *Fallback) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {

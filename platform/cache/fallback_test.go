@@ -52,6 +52,33 @@ func TestFallback(t *testing.T) {
 	testContract(t, NewFallback(NewMemory(), NewMemory()))
 }
 
+func (f *flaky) Update(ctx context.Context, k string, ttl time.Duration, fn UpdateFunc) ([]byte, error) {
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.Memory.Update(ctx, k, ttl, fn)
+}
+
+func TestFallbackUpdateWaitsForLostDeletions(t *testing.T) {
+	t.Parallel()
+	primary := &flaky{Memory: NewMemory()}
+	c := NewFallback(primary, NewMemory())
+	ctx := context.Background()
+	require.NoError(t, c.Set(ctx, "room", []byte("old"), time.Minute))
+	primary.down.Store(true)
+	require.NoError(t, c.Delete(ctx, "room"))
+	_, err := c.Update(ctx, "room", time.Minute, func(cur []byte, _ bool) ([]byte, error) { return cur, nil })
+	assert.ErrorIs(t, err, ErrPendingDelete)
+
+	primary.down.Store(false)
+	out, err := c.Update(ctx, "room", time.Minute, func(cur []byte, ok bool) ([]byte, error) {
+		assert.False(t, ok, "the deleted value is not read back")
+		return []byte("new"), nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []byte("new"), out)
+}
+
 func TestFallbackReplaysLostInvalidations(t *testing.T) {
 	t.Parallel()
 	primary := &flaky{Memory: NewMemory()}
@@ -99,6 +126,8 @@ func TestFallbackKeepsAnsweringWhileRedisIsDown(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, n, "counts fall back to this replica's memory")
 	}
+	_, err = c.Update(ctx, "room", time.Minute, func([]byte, bool) ([]byte, error) { return []byte("state"), nil })
+	assert.ErrorIs(t, err, redisx.ErrOpen, "state is never kept per replica: Update fails while Redis is away")
 	assert.ErrorContains(t, r.Check(ctx), "open")
 	families, err := reg.Gather()
 	require.NoError(t, err)

@@ -103,6 +103,28 @@ func (c *Memory) Incr(_ context.Context, key string, ttl time.Duration) (int64, 
 	return n, nil
 }
 
+// Update implements Cache: under the cache's lock, so it never races.
+func (c *Memory) Update(_ context.Context, key string, ttl time.Duration, fn UpdateFunc) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	var cur []byte
+	e, ok := c.m[key]
+	if ok = ok && !e.expired(now); ok {
+		cur = append([]byte(nil), e.val...)
+	}
+	next, err := fn(cur, ok)
+	if err != nil {
+		return nil, err
+	}
+	if next == nil {
+		delete(c.m, key)
+		return nil, nil
+	}
+	c.put(now, key, entry{val: append([]byte(nil), next...), exp: expiry(now, ttl)})
+	return next, nil
+}
+
 // Len returns the number of entries, expired ones not yet swept included.
 func (c *Memory) Len() int {
 	c.mu.Lock()

@@ -95,6 +95,49 @@ func (c *Redis) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
+// Update implements Cache with optimistic locking: WATCH the key, read it,
+// and write fn's value in a MULTI that fails if the key changed since; a
+// lost race reads again. fn's own errors never count against the breaker.
+func (c *Redis) Update(ctx context.Context, key string, ttl time.Duration, fn UpdateFunc) ([]byte, error) {
+	k := KeyPrefix + key
+	ttl = max(ttl, 0)
+	for range MaxUpdateAttempts {
+		var out []byte
+		var fnErr error
+		err := c.do(ctx, func(ctx context.Context) error {
+			return c.client.Watch(ctx, func(tx *goredis.Tx) error {
+				cur, err := tx.Get(ctx, k).Bytes()
+				ok := err == nil
+				if err != nil && !errors.Is(err, goredis.Nil) {
+					return err
+				}
+				if out, fnErr = fn(cur, ok); fnErr != nil {
+					return nil // nothing to write; Watch unwatches
+				}
+				_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+					if out == nil {
+						p.Del(ctx, k)
+					} else {
+						p.Set(ctx, k, out, ttl)
+					}
+					return nil
+				})
+				return err
+			}, k)
+		})
+		switch {
+		case errors.Is(err, goredis.TxFailedErr):
+			continue // another writer got there first
+		case err != nil:
+			return nil, fmt.Errorf("cache: update %s: %w", key, err)
+		case fnErr != nil:
+			return nil, fnErr
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("cache: update %s: %w", key, ErrContended)
+}
+
 // Incr implements Cache.
 func (c *Redis) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
 	if ttl <= 0 {
