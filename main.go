@@ -179,7 +179,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		return nil, err
 	}
 	a.groups, err = groups.New(groups.Deps{DB: a.db, Users: usersForGroups{a}, Catalog: a.activity, Log: log,
-		Idempotent: idempotent})
+		Idempotent: idempotent, Hub: a.hub, Cache: a.cache})
 	if err != nil {
 		return nil, err
 	}

@@ -119,6 +119,9 @@ type Participant struct {
 	UserID   string    `json:"user_id"`
 	JoinedAt time.Time `json:"joined_at"`
 	Host     bool      `json:"host"`
+	Away     bool      `json:"away"` // their connection dropped; back within the grace period or gone
+	Camera   bool      `json:"camera"`
+	Mic      bool      `json:"mic"`
 }
 
 // SessionFilter selects a page of sessions in one state: scheduled ones

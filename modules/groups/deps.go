@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/fitloop/fitloop/platform/cache"
 	"github.com/fitloop/fitloop/platform/database"
 )
 
@@ -22,6 +23,18 @@ type Catalog interface {
 	KnownWorkoutType(name string) bool
 }
 
+// Blocks tells whether one user has blocked another (the users module will
+// provide it); a blocked user cannot join the other's sessions.
+type Blocks interface {
+	Blocked(ctx context.Context, userID, otherID string) (bool, error)
+}
+
+// NopBlocks blocks no one.
+type NopBlocks struct{}
+
+// Blocked implements Blocks.
+func (NopBlocks) Blocked(context.Context, string, string) (bool, error) { return false, nil }
+
 // Clock tells the time; tests inject their own.
 type Clock func() time.Time
 
@@ -32,6 +45,13 @@ type Deps struct {
 	Catalog Catalog // required
 	Log     *slog.Logger
 	Clock   Clock // default time.Now
+	// Hub carries the live protocol (platform/realtime's hub); nil: REST only.
+	Hub liveHub
+	// Cache holds live sessions' shared state (default: this process's
+	// memory, one replica); with Redis every replica shares it.
+	Cache  cache.Cache
+	Blocks Blocks        // default NopBlocks
+	Grace  time.Duration // default DefaultGrace
 	// Idempotent is the Idempotency-Key middleware for POST routes clients
 	// retry (creating sessions and meetings); nil: keys are ignored.
 	Idempotent gin.HandlerFunc

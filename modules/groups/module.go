@@ -1,7 +1,6 @@
 package groups
 
 import (
-	"context"
 	"errors"
 
 	"github.com/gin-gonic/gin"
@@ -36,18 +35,13 @@ func (m *Module) RegisterRoutes(rg *gin.RouterGroup, authn auth.Authenticator) {
 	registerRoutes(rg, m.svc, authn, m.idempotent)
 }
 
-// EndDueJob is the cron job that records the end of sessions past their
-// ends_at (meetings included).
+// EndDueJob is the cron job that ends sessions: past their ends_at
+// (meetings included), or empty for longer than the grace period.
 const EndDueJob = "groups.end_due"
 
-// EndDue is the EndDueJob, every minute by default. Until it runs, such a
-// session already reads as ended.
+// EndDue is the EndDueJob, every minute by default. A session past its
+// ends_at already reads as ended before it runs. It also makes dropped
+// participants leave whose grace period passed on a replica that is gone.
 func (m *Module) EndDue() cron.Job {
-	return cron.Job{Name: EndDueJob, Schedule: "@every 1m", Run: func(ctx context.Context) error {
-		n, err := m.svc.st.endDue(ctx, m.svc.now())
-		if n > 0 {
-			m.svc.log.InfoContext(ctx, "groups: sessions ended at their ends_at", "count", n)
-		}
-		return err
-	}}
+	return cron.Job{Name: EndDueJob, Schedule: "@every 1m", Run: m.svc.endDue}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/cache"
+	"github.com/fitloop/fitloop/platform/realtime"
 )
 
 type service struct {
@@ -20,12 +22,34 @@ type service struct {
 	catalog Catalog
 	log     *slog.Logger
 	clock   Clock
+	hub     liveHub
+	live    *live
+	blocks  Blocks
+	grace   time.Duration
+	sockets *sockets
 }
 
 var _ Service = (*service)(nil)
 
 func newService(d Deps) *service {
-	s := &service{st: store{db: d.DB}, users: d.Users, catalog: d.Catalog, log: d.Log, clock: d.Clock}
+	s := &service{st: store{db: d.DB}, users: d.Users, catalog: d.Catalog, log: d.Log, clock: d.Clock,
+		hub: d.Hub, live: &live{cache: d.Cache}, blocks: d.Blocks, grace: d.Grace,
+		sockets: &sockets{m: map[*realtime.Conn]string{}}}
+	if s.live.cache == nil {
+		s.live.cache = cache.NewMemory()
+	}
+	if s.blocks == nil {
+		s.blocks = NopBlocks{}
+	}
+	if s.grace <= 0 {
+		s.grace = DefaultGrace
+	}
+	if s.hub != nil {
+		s.hub.Handle(MsgJoin, s.onJoin)
+		s.hub.Handle(MsgLeave, s.onLeave)
+		s.hub.Handle(MsgChat, s.onChat)
+		s.hub.OnDisconnect(s.onDisconnect)
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -90,7 +90,18 @@ func (s *service) FindSession(ctx context.Context, sessionID string) (*SessionDe
 	if err != nil {
 		return nil, err
 	}
-	return &SessionDetail{Session: *r.dto(s.now()), Participants: []Participant{}}, nil
+	out := &SessionDetail{Session: *r.dto(s.now()), Participants: []Participant{}}
+	if out.State != StateLive {
+		return out, nil
+	}
+	st, err := s.live.read(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		out.Participants = st.participants()
+	}
+	return out, nil
 }
 
 // FindSessions implements Service.
@@ -191,6 +202,7 @@ func (s *service) EndSession(ctx context.Context, sessionID string) (*Session, e
 	if err != nil {
 		return nil, err
 	}
+	s.closeLive(ctx, r.ID, r.EndReason)
 	return r.dto(now), nil
 }
 

@@ -205,17 +205,40 @@ func (st store) meeting(q *gorm.DB, id string) (*meetingRow, error) {
 	return &r, nil
 }
 
-// endDue records the end of every session past its ends_at and returns
-// how many it ended.
-func (st store) endDue(ctx context.Context, now time.Time) (int64, error) {
-	var n int64
+// endDue records the end of the sessions past their ends_at (at most
+// limit) and returns the ids it ended.
+func (st store) endDue(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	var ended []string
 	err := st.db.Tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&sessionRow{}).Where("ended_at IS NULL AND ends_at <= ?", utc(now)).
-			Updates(map[string]any{"ended_at": gorm.Expr("ends_at"), "end_reason": EndedByTime, "updated_at": utc(now)})
-		n = res.RowsAffected
-		return res.Error
+		ended = ended[:0]
+		var due []string
+		err := tx.Model(&sessionRow{}).Where("ended_at IS NULL AND ends_at <= ?", utc(now)).
+			Order("ends_at").Limit(limit).Pluck("id", &due).Error
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		for _, id := range due {
+			res := tx.Model(&sessionRow{}).Where("id = ? AND ended_at IS NULL", id).
+				Updates(map[string]any{"ended_at": gorm.Expr("ends_at"), "end_reason": EndedByTime, "updated_at": utc(now)})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				ended = append(ended, id)
+			}
+		}
+		return nil
 	})
-	return n, err
+	return ended, err
+}
+
+// liveIDs lists the sessions live at now, after the id after, at most limit.
+func (st store) liveIDs(ctx context.Context, now time.Time, after string, limit int) ([]string, error) {
+	var ids []string
+	err := st.db.Read(ctx).Model(&sessionRow{}).
+		Where("ended_at IS NULL AND starts_at <= ? AND (ends_at IS NULL OR ends_at > ?) AND id > ?", utc(now), utc(now), after).
+		Order("id").Limit(limit).Pluck("id", &ids).Error
+	return ids, err
 }
 
 func (st store) meetingByKey(q *gorm.DB, key string) (*meetingRow, error) {

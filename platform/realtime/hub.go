@@ -82,6 +82,7 @@ type Hub struct {
 	log      roomLog
 	metrics  *hubMetrics
 	handlers map[string]HandlerFunc
+	gone     []func(*Conn) // OnDisconnect hooks
 	hmu      sync.RWMutex
 
 	mu      sync.Mutex
@@ -158,6 +159,15 @@ func (h *Hub) Handle(typ string, fn HandlerFunc) {
 		panic("realtime: message type " + typ + " registered twice or reserved")
 	}
 	h.handlers[typ] = fn
+}
+
+// OnDisconnect registers fn to run when a connection has closed, after it
+// has left its rooms, on the goroutine that closed it. Modules use it for
+// what they keep per connection (a session's presence).
+func (h *Hub) OnDisconnect(fn func(*Conn)) {
+	h.hmu.Lock()
+	defer h.hmu.Unlock()
+	h.gone = append(h.gone, fn)
 }
 
 // Len returns the number of open connections on this replica.

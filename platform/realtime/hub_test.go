@@ -2,6 +2,7 @@ package realtime_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -307,4 +308,20 @@ func TestRevocation(t *testing.T) {
 		fa.Revoke("tok-alice")
 		assert.Equal(t, realtime.CloseRevoked, closeCode(t, a, 5*time.Second))
 	})
+}
+
+func TestOnDisconnect(t *testing.T) {
+	t.Parallel()
+	h, url := server(t, realtime.Options{})
+	gone := make(chan string, 2)
+	h.OnDisconnect(func(c *realtime.Conn) { gone <- c.Principal().UserID + " left, rooms closed: " + fmt.Sprint(h.Len()) })
+	ws := dial(t, url, "tok-bob")
+	join(t, ws, "r1", 0)
+	require.NoError(t, ws.Close())
+	select {
+	case got := <-gone:
+		assert.Equal(t, "bob left, rooms closed: 0", got, "runs once the connection is unregistered")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hook did not run")
+	}
 }

@@ -153,6 +153,12 @@ func (h *Hub) configureMelody() {
 		c.cancel()
 		h.leaveAll(c)
 		h.unregister(c)
+		h.hmu.RLock()
+		gone := h.gone
+		h.hmu.RUnlock()
+		for _, fn := range gone {
+			fn(c)
+		}
 	})
 	h.m.HandleMessage(func(s *melody.Session, msg []byte) { h.dispatch(connOf(s), msg) })
 	h.m.HandleMessageBinary(func(s *melody.Session, _ []byte) {

@@ -1,0 +1,353 @@
+package groups
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/realtime"
+)
+
+// Client → server message types.
+const (
+	MsgJoin  = "join_session"
+	MsgLeave = "leave_session"
+	MsgChat  = "chat_message"
+)
+
+// Server → client event types.
+const (
+	EvState   = "session_state"
+	EvJoined  = "participant_joined"
+	EvLeft    = "participant_left"
+	EvChat    = "chat_message"
+	EvHost    = "host_changed"
+	EvEnded   = "session_ended"
+	EvTimer   = "timer_state"
+	EvSignal  = "signal"
+	EvMedia   = "media_state"
+	EvBoard   = "leaderboard"
+	EvOpened  = "vote_opened"
+	EvTally   = "vote_tally"
+	EvClosed  = "vote_closed"
+	EvUpdated = "exercise_update"
+)
+
+// Live errors, sent as {"type":"error","code":..,"message":..} frames.
+var (
+	ErrBadMessage   = apperr.E(apperr.Invalid, "bad_message", "The message does not match its type's fields.")
+	ErrUserMismatch = apperr.E(apperr.Forbidden, "user_mismatch", "user_id must be the signed-in user's.")
+	ErrNotJoined    = apperr.E(apperr.Conflict, "not_joined", "Join the session first (join_session).")
+	ErrSessionFull  = apperr.E(apperr.Conflict, "session_full", "The session is at capacity.")
+	ErrNotStarted   = apperr.E(apperr.Conflict, "session_not_started", "The session has not started yet.")
+	ErrChatRate     = apperr.E(apperr.RateLimited, "rate_limited", "Too many chat messages; wait a few seconds.")
+	ErrBlocked      = apperr.NotFoundf("session_not_found", "Session")
+)
+
+// liveHub is what the live protocol needs from platform/realtime's hub.
+type liveHub interface {
+	Handle(typ string, fn realtime.HandlerFunc)
+	Join(ctx context.Context, c *realtime.Conn, room string, lastSeq uint64) error
+	Leave(c *realtime.Conn, room string)
+	PublishRoom(ctx context.Context, room, typ string, data any) (uint64, error)
+	PublishUser(ctx context.Context, userID, typ string, data any) error
+	OnDisconnect(fn func(*realtime.Conn))
+}
+
+// sockets remembers which session each of this replica's sockets joined.
+type sockets struct {
+	mu sync.Mutex
+	m  map[*realtime.Conn]string
+}
+
+func (s *sockets) get(c *realtime.Conn) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.m[c]
+	return id, ok
+}
+
+func (s *sockets) set(c *realtime.Conn, sessionID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[c] = sessionID
+}
+
+// take forgets c and returns the session it had joined.
+func (s *sockets) take(c *realtime.Conn) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.m[c]
+	delete(s.m, c)
+	return id, ok
+}
+
+// decode reads a client message strictly: unknown fields and wrong types
+// are refused, and a user_id, when given, must be the caller's.
+func decode(c *realtime.Conn, raw json.RawMessage, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return apperr.E(apperr.Invalid, "bad_message", "The message does not match its type's fields: "+jsonProblem(err))
+	}
+	if u, ok := dst.(interface{ claimedUser() string }); ok && u.claimedUser() != "" && u.claimedUser() != c.Principal().UserID {
+		return ErrUserMismatch
+	}
+	return nil
+}
+
+// jsonProblem names what was wrong without echoing the client's bytes.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return fmt.Sprintf("%s has the wrong type.", te.Field)
+	case errors.As(err, &se):
+		return "it is not valid JSON."
+	}
+	msg := err.Error()
+	if len(msg) > 80 {
+		msg = msg[:80]
+	}
+	return msg + "."
+}
+
+// envelope fields every client message may carry besides its own.
+type envelope struct {
+	Type   string `json:"type"`
+	UserID string `json:"user_id"`
+}
+
+func (e envelope) claimedUser() string { return e.UserID }
+
+type joinMsg struct {
+	envelope
+	SessionID string `json:"session_id"`
+	LastSeq   uint64 `json:"last_seq"`
+}
+
+// snapshot is the session_state a joining socket receives.
+type snapshot struct {
+	SessionID    string        `json:"session_id"`
+	Title        string        `json:"title"`
+	WorkoutType  string        `json:"workout_type"`
+	HostID       string        `json:"host_id"`
+	State        string        `json:"state"`
+	Participants []Participant `json:"participants"`
+	Chat         []ChatMessage `json:"chat"`
+}
+
+// stateFrame is session_state as sent to one socket.
+type stateFrame struct {
+	Type string    `json:"type"`
+	Room string    `json:"room"`
+	Data *snapshot `json:"data"`
+}
+
+// joinable reads a session the principal may join now.
+func (s *service) joinable(ctx context.Context, p *auth.Principal, sessionID string) (*sessionRow, error) {
+	q := s.st.db.Read(ctx)
+	r, err := s.st.session(q, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := s.mayView(q, p, r); err != nil || !ok {
+		return nil, orNotFound(err, ErrSessionNotFound)
+	}
+	if blocked, err := s.blocks.Blocked(ctx, p.UserID, r.HostID); err != nil {
+		return nil, err
+	} else if blocked {
+		return nil, ErrBlocked
+	}
+	switch r.stateAt(s.now()) {
+	case StateEnded:
+		return nil, ErrSessionEnded
+	case StateScheduled:
+		return nil, ErrNotStarted
+	}
+	return r, nil
+}
+
+func (s *service) onJoin(ctx context.Context, c *realtime.Conn, raw json.RawMessage) error {
+	var m joinMsg
+	if err := decode(c, raw, &m); err != nil {
+		return err
+	}
+	if m.SessionID == "" {
+		return apperr.E(apperr.Invalid, "bad_message", "join_session needs a session_id.")
+	}
+	p := c.Principal()
+	r, err := s.joinable(ctx, p, m.SessionID)
+	if err != nil {
+		return err
+	}
+	if prev, ok := s.sockets.get(c); ok && prev != r.ID {
+		s.leave(ctx, c, LeftByChoice)
+	}
+	again := false
+	newcomer := false
+	now := s.now()
+	st, _, err := s.live.update(ctx, r.ID, r.HostID, func(st *liveState) error {
+		again, newcomer = false, false
+		pr := st.Participants[p.UserID]
+		if cur, ok := s.sockets.get(c); ok && cur == r.ID && pr != nil {
+			again = true // this socket is in already: answer the snapshot again
+			return errNoChange
+		}
+		if pr != nil { // another socket, or back within the grace period
+			pr.Conns++
+			pr.AwaySince = nil
+			return nil
+		}
+		if len(st.Participants) >= r.Capacity {
+			return ErrSessionFull
+		}
+		st.Participants[p.UserID] = &presence{JoinedAt: now, Conns: 1}
+		st.EmptySince = nil
+		newcomer = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !again {
+		s.sockets.set(c, r.ID)
+		if err := s.hub.Join(ctx, c, roomOf(r.ID), m.LastSeq); err != nil {
+			s.leave(context.WithoutCancel(ctx), c, LeftByChoice)
+			return err
+		}
+	}
+	snap := &snapshot{SessionID: r.ID, Title: r.Title, WorkoutType: r.WorkoutType, HostID: st.HostID,
+		State: StateLive, Participants: st.participants(), Chat: nonNil(st.Chat)}
+	if err := c.SendJSON(stateFrame{Type: EvState, Room: roomOf(r.ID), Data: snap}); err != nil {
+		return err
+	}
+	if newcomer {
+		s.publish(ctx, r.ID, EvJoined, map[string]any{"user_id": p.UserID, "joined_at": now})
+	}
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (s *service) onLeave(ctx context.Context, c *realtime.Conn, raw json.RawMessage) error {
+	var m envelope
+	if err := decode(c, raw, &m); err != nil {
+		return err
+	}
+	if _, ok := s.sockets.get(c); !ok {
+		return ErrNotJoined
+	}
+	s.leave(ctx, c, LeftByChoice)
+	return nil
+}
+
+// leave takes c out of its session. The participant leaves once their
+// last socket has; a reason of LeftDropped only marks them away, and they
+// leave if no socket is back within the grace period.
+func (s *service) leave(ctx context.Context, c *realtime.Conn, reason string) {
+	sessionID, ok := s.sockets.take(c)
+	if !ok {
+		return
+	}
+	if reason != LeftDropped {
+		s.hub.Leave(c, roomOf(sessionID))
+	}
+	userID := c.Principal().UserID
+	now := s.now()
+	var gone bool
+	var newHost string
+	st, changed, err := s.live.update(ctx, sessionID, "", func(st *liveState) error {
+		gone, newHost = false, ""
+		pr := st.Participants[userID]
+		if pr == nil {
+			return errNoChange
+		}
+		pr.Conns = max(pr.Conns-1, 0)
+		if pr.Conns > 0 {
+			return nil
+		}
+		if reason == LeftDropped {
+			pr.AwaySince = &now
+			return nil
+		}
+		gone = true
+		newHost = st.remove(userID, now)
+		return nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "groups: leave", "session_id", sessionID, "user_id", userID, "err", err)
+		return
+	}
+	if !changed {
+		return
+	}
+	switch {
+	case gone:
+		s.departed(ctx, sessionID, userID, reason, newHost, st)
+	case reason == LeftDropped && st.Participants[userID] != nil && st.Participants[userID].AwaySince != nil:
+		time.AfterFunc(s.grace, func() { s.expire(context.Background(), sessionID, userID) })
+	}
+}
+
+// departed announces a participant's leaving and what follows from it.
+func (s *service) departed(ctx context.Context, sessionID, userID, reason, newHost string, st *liveState) {
+	s.publish(ctx, sessionID, EvLeft, map[string]any{"user_id": userID, "reason": reason})
+	if newHost != "" {
+		s.publish(ctx, sessionID, EvHost, map[string]any{"host_id": newHost})
+	}
+	if len(st.Participants) == 0 {
+		time.AfterFunc(s.grace, func() { s.endIfEmpty(context.Background(), sessionID) })
+	}
+}
+
+// expire makes a participant who dropped and did not come back within the
+// grace period leave. Any replica may run it: the state decides once.
+func (s *service) expire(ctx context.Context, sessionID, userID string) {
+	now := s.now()
+	var newHost string
+	st, changed, err := s.live.update(ctx, sessionID, "", func(st *liveState) error {
+		pr := st.Participants[userID]
+		if pr == nil || pr.AwaySince == nil || now.Sub(*pr.AwaySince) < s.grace {
+			return errNoChange
+		}
+		newHost = st.remove(userID, now)
+		return nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "groups: expire a dropped participant", "session_id", sessionID, "err", err)
+		return
+	}
+	if changed {
+		s.departed(ctx, sessionID, userID, LeftDropped, newHost, st)
+	}
+}
+
+// onDisconnect runs when one of this replica's sockets closes.
+func (s *service) onDisconnect(c *realtime.Conn) {
+	s.leave(context.Background(), c, LeftDropped)
+}
+
+// publish sends an event to a session's room, logging a failure: the
+// state change it reports has happened either way, and the next snapshot
+// carries it.
+func (s *service) publish(ctx context.Context, sessionID, typ string, data any) {
+	if s.hub == nil {
+		return
+	}
+	if _, err := s.hub.PublishRoom(ctx, roomOf(sessionID), typ, data); err != nil {
+		s.log.WarnContext(ctx, "groups: publish", "session_id", sessionID, "type", typ, "err", err)
+	}
+}

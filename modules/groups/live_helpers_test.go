@@ -1,0 +1,144 @@
+package groups_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fitloop/fitloop/modules/groups"
+	"github.com/fitloop/fitloop/platform/bus"
+	"github.com/fitloop/fitloop/platform/database"
+	"github.com/fitloop/fitloop/platform/database/dbtest"
+	"github.com/fitloop/fitloop/platform/httpx"
+	"github.com/fitloop/fitloop/platform/realtime"
+)
+
+// liveGrace is the live tests' grace period: short, on the real clock.
+const liveGrace = 400 * time.Millisecond
+
+// liveEnv is the module behind a real server with a real realtime hub on
+// the real clock, so grace periods run out by themselves.
+type liveEnv struct {
+	*env
+	ws string // the WebSocket URL
+}
+
+func newLiveEnv(tb testing.TB) *liveEnv {
+	tb.Helper()
+	return newLiveEnvOn(tb, dbtest.New(tb))
+}
+
+func newLiveEnvOn(tb testing.TB, db *database.DB) *liveEnv {
+	tb.Helper()
+	e := newEnvOn(tb, db) // users and tokens; its module runs on a fake clock and is not used
+	b := bus.NewMemoryBuffer(4096)
+	hub, err := realtime.New(realtime.Options{Auth: e.auth, Bus: b, RatePerSecond: 1000, Burst: 1000})
+	require.NoError(tb, err)
+	log := slog.New(slog.DiscardHandler)
+	mod, err := groups.New(groups.Deps{DB: db, Users: e.users, Catalog: fakeCatalog{}, Log: log,
+		Hub: hub, Grace: liveGrace})
+	require.NoError(tb, err)
+	engine := httpx.NewEngine(log, httpx.Options{MaxBodyBytes: 8 << 10})
+	mod.RegisterRoutes(engine.Group(api), e.auth)
+	engine.GET(api+"/ws", hub.Handler())
+	srv := httptest.NewServer(engine)
+	tb.Cleanup(func() { _ = hub.Close(); srv.Close(); _ = b.Close() })
+	e.mod, e.h, e.clock = mod, engine, nil
+	return &liveEnv{env: e, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + api + "/ws"}
+}
+
+// frame is any server → client message.
+type frame struct {
+	Type    string          `json:"type"`
+	Room    string          `json:"room"`
+	Seq     uint64          `json:"seq"`
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// client is one user's socket.
+type client struct {
+	tb testing.TB
+	u  *user
+	ws *websocket.Conn
+}
+
+func (e *liveEnv) dial(tb testing.TB, u *user) *client {
+	tb.Helper()
+	hdr := http.Header{"Authorization": {"Bearer " + u.Token}}
+	ws, resp, err := websocket.DefaultDialer.Dial(e.ws, hdr)
+	require.NoError(tb, err)
+	_ = resp.Body.Close()
+	tb.Cleanup(func() { _ = ws.Close() })
+	return &client{tb: tb, u: u, ws: ws}
+}
+
+func (c *client) send(v any) {
+	c.tb.Helper()
+	require.NoError(c.tb, c.ws.WriteJSON(v))
+}
+
+func (c *client) sendRaw(s string) {
+	c.tb.Helper()
+	require.NoError(c.tb, c.ws.WriteMessage(websocket.TextMessage, []byte(s)))
+}
+
+func (c *client) read() frame {
+	c.tb.Helper()
+	require.NoError(c.tb, c.ws.SetReadDeadline(time.Now().Add(5*time.Second)))
+	var f frame
+	require.NoError(c.tb, c.ws.ReadJSON(&f))
+	return f
+}
+
+// next reads until a frame of type typ and returns it.
+func (c *client) next(typ string) frame {
+	c.tb.Helper()
+	for {
+		if f := c.read(); f.Type == typ {
+			return f
+		}
+	}
+}
+
+// join joins a session and returns its snapshot.
+func (c *client) join(sessionID string) snapshot {
+	c.tb.Helper()
+	c.send(map[string]any{"type": groups.MsgJoin, "session_id": sessionID})
+	f := c.next(groups.EvState)
+	var s snapshot
+	require.NoError(c.tb, json.Unmarshal(f.Data, &s))
+	return s
+}
+
+// refused sends v and expects an error frame with code.
+func (c *client) refused(v any, code string) {
+	c.tb.Helper()
+	c.send(v)
+	f := c.next("error")
+	require.Equal(c.tb, code, f.Code, "message %v: %s", v, f.Message)
+}
+
+// snapshot mirrors the session_state payload.
+type snapshot struct {
+	SessionID    string               `json:"session_id"`
+	HostID       string               `json:"host_id"`
+	State        string               `json:"state"`
+	Participants []groups.Participant `json:"participants"`
+	Chat         []groups.ChatMessage `json:"chat"`
+}
+
+func data[T any](tb testing.TB, f frame) T {
+	tb.Helper()
+	var v T
+	require.NoError(tb, json.Unmarshal(f.Data, &v))
+	return v
+}
