@@ -185,3 +185,20 @@ func TestLiveEmptySessionEnds(t *testing.T) {
 		return got.State == groups.StateEnded && got.EndReason == groups.EndedEmpty
 	}, 10*time.Second, 50*time.Millisecond, "empty for the grace period, it ends")
 }
+
+func TestLiveRoomHearsTheEnd(t *testing.T) {
+	t.Parallel()
+	e := newLiveEnv(t)
+	s := e.session(t, e.host, nil)
+	m := e.meeting(t, e.host, time.Now(), time.Hour, e.a.ID)
+	a := e.dial(t, e.a)
+	a.join(s.ID)
+	e.do(t, as("", http.MethodPost, api+"/groups/sessions/"+s.ID+"/end", e.host.Token, nil, http.StatusOK))
+	assert.Equal(t, map[string]any{"reason": groups.EndedByHost}, data[map[string]any](t, a.next(groups.EvEnded)))
+	a.refused(map[string]any{"type": groups.MsgJoin, "session_id": s.ID}, "session_ended")
+
+	a.join(m.SessionID)
+	e.do(t, as("", http.MethodDelete, api+"/meetings/"+m.ID, e.host.Token, nil, http.StatusNoContent))
+	assert.Equal(t, map[string]any{"reason": groups.EndedMeeting}, data[map[string]any](t, a.next(groups.EvEnded)),
+		"cancelling a meeting that has begun ends its room")
+}

@@ -222,7 +222,8 @@ func (s *service) UpdateMeeting(ctx context.Context, meetingID string, upd Meeti
 
 // DeleteMeeting implements Service.
 func (s *service) DeleteMeeting(ctx context.Context, meetingID string) error {
-	return s.st.db.Tx(ctx, func(tx *gorm.DB) error {
+	var ended string
+	err := s.st.db.Tx(ctx, func(tx *gorm.DB) (err error) {
 		m, organizer, err := s.visibleMeeting(ctx, tx, meetingID, true)
 		if err != nil {
 			return err
@@ -230,13 +231,19 @@ func (s *service) DeleteMeeting(ctx context.Context, meetingID string) error {
 		if !organizer {
 			return ErrNotOrganizer
 		}
-		return s.cancel(tx, m)
+		ended, err = s.cancel(tx, m)
+		return err
 	})
+	if err == nil && ended != "" {
+		s.closeLive(ctx, ended, EndedMeeting)
+	}
+	return err
 }
 
 // CancelMeeting implements Meetings.
 func (s *service) CancelMeeting(ctx context.Context, meetingID string) error {
-	return s.st.db.Tx(ctx, func(tx *gorm.DB) error {
+	var ended string
+	err := s.st.db.Tx(ctx, func(tx *gorm.DB) error {
 		m, err := s.st.meetingForUpdate(tx, meetingID)
 		if errors.Is(err, ErrMeetingNotFound) {
 			return nil
@@ -244,26 +251,36 @@ func (s *service) CancelMeeting(ctx context.Context, meetingID string) error {
 		if err != nil {
 			return err
 		}
-		return s.cancel(tx, m)
+		ended, err = s.cancel(tx, m)
+		return err
 	})
+	if err == nil && ended != "" {
+		s.closeLive(ctx, ended, EndedMeeting)
+	}
+	return err
 }
 
 // cancel deletes a meeting. Its session goes too unless it has begun: a
-// live one ends (its summary is kept), an ended one stays.
-func (s *service) cancel(tx *gorm.DB, m *meetingRow) error {
+// live one ends (its summary is kept), an ended one stays. ended is the id
+// of a live session it ended, whose room must be told.
+func (s *service) cancel(tx *gorm.DB, m *meetingRow) (ended string, err error) {
 	sess, err := s.st.sessionForUpdate(tx, m.SessionID)
 	if err != nil && !errors.Is(err, ErrSessionNotFound) {
-		return err
+		return "", err
 	}
 	now := s.now()
 	begun := sess != nil && sess.stateAt(now) != StateScheduled
 	if begun { // it stays as a record, ended, without its meeting
-		if _, err := s.st.endSession(tx, sess.ID, EndedMeeting, now); err != nil {
-			return err
+		ok, err := s.st.endSession(tx, sess.ID, EndedMeeting, now)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			ended = sess.ID
 		}
 		if err := tx.Model(sess).Update("meeting_id", nil).Error; err != nil {
-			return err
+			return "", err
 		}
 	}
-	return s.st.deleteMeeting(tx, m, !begun)
+	return ended, s.st.deleteMeeting(tx, m, !begun)
 }
