@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -97,11 +98,21 @@ func (c *Redis) Delete(ctx context.Context, keys ...string) error {
 
 // Update implements Cache with optimistic locking: WATCH the key, read it,
 // and write fn's value in a MULTI that fails if the key changed since; a
-// lost race reads again. fn's own errors never count against the breaker.
+// lost race reads again after a random pause of up to a few milliseconds,
+// so writers racing on one key take turns instead of starving one. fn's own errors never count against the breaker.
 func (c *Redis) Update(ctx context.Context, key string, ttl time.Duration, fn UpdateFunc) ([]byte, error) {
 	k := KeyPrefix + key
 	ttl = max(ttl, 0)
-	for range MaxUpdateAttempts {
+	for attempt := range MaxUpdateAttempts {
+		if attempt > 0 { // lost a race: back off a random moment so racers spread out
+			t := time.NewTimer(time.Duration(rand.Int64N(int64(min(attempt, 8))*int64(time.Millisecond)) + 1))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("cache: update %s: %w", key, ctx.Err())
+			case <-t.C:
+			}
+		}
 		var out []byte
 		var fnErr error
 		err := c.do(ctx, func(ctx context.Context) error {
