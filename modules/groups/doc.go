@@ -28,8 +28,9 @@
 // {session_id, last_seq?} (refused with an error frame, connection kept, for
 // a session the caller may not see, that is full, not started or ended, or
 // whose host blocked them), leave_session, chat_message {message} (1–1,000
-// characters, 10 per 10 s per user). Every message is decoded strictly and
-// a user_id in it must be the caller's. The joiner gets session_state (host,
+// characters, 10 per 10 s per user). Every message is decoded strictly, with
+// the HTTP API's error codes (httpx.DecodeStrict), and a user_id in it must
+// be the caller's. The joiner gets session_state (host,
 // participants longest present first, the last 50 chat lines); the room gets
 // participant_joined, participant_left {reason}, host_changed (the longest
 // present participant when the host leaves), chat_message and

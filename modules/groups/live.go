@@ -1,16 +1,14 @@
 package groups
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/httpx"
 	"github.com/fitloop/fitloop/platform/realtime"
 )
 
@@ -23,31 +21,21 @@ const (
 
 // Server → client event types.
 const (
-	EvState   = "session_state"
-	EvJoined  = "participant_joined"
-	EvLeft    = "participant_left"
-	EvChat    = "chat_message"
-	EvHost    = "host_changed"
-	EvEnded   = "session_ended"
-	EvTimer   = "timer_state"
-	EvSignal  = "signal"
-	EvMedia   = "media_state"
-	EvBoard   = "leaderboard"
-	EvOpened  = "vote_opened"
-	EvTally   = "vote_tally"
-	EvClosed  = "vote_closed"
-	EvUpdated = "exercise_update"
+	EvState  = "session_state"
+	EvJoined = "participant_joined"
+	EvLeft   = "participant_left"
+	EvChat   = "chat_message"
+	EvHost   = "host_changed"
+	EvEnded  = "session_ended"
 )
 
 // Live errors, sent as {"type":"error","code":..,"message":..} frames.
 var (
-	ErrBadMessage   = apperr.E(apperr.Invalid, "bad_message", "The message does not match its type's fields.")
 	ErrUserMismatch = apperr.E(apperr.Forbidden, "user_mismatch", "user_id must be the signed-in user's.")
 	ErrNotJoined    = apperr.E(apperr.Conflict, "not_joined", "Join the session first (join_session).")
 	ErrSessionFull  = apperr.E(apperr.Conflict, "session_full", "The session is at capacity.")
 	ErrNotStarted   = apperr.E(apperr.Conflict, "session_not_started", "The session has not started yet.")
 	ErrChatRate     = apperr.E(apperr.RateLimited, "rate_limited", "Too many chat messages; wait a few seconds.")
-	ErrBlocked      = apperr.NotFoundf("session_not_found", "Session")
 )
 
 // liveHub is what the live protocol needs from platform/realtime's hub.
@@ -88,35 +76,21 @@ func (s *sockets) take(c *realtime.Conn) (string, bool) {
 	return id, ok
 }
 
-// decode reads a client message strictly: unknown fields and wrong types
-// are refused, and a user_id, when given, must be the caller's.
-func decode(c *realtime.Conn, raw json.RawMessage, dst any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return apperr.E(apperr.Invalid, "bad_message", "The message does not match its type's fields: "+jsonProblem(err))
+// invalid is a message whose fields decode but do not make sense; msg
+// names the field.
+func invalid(msg string) error { return apperr.E(apperr.Invalid, "validation_failed", msg) }
+
+// decode reads a client message strictly, with the HTTP API's errors
+// (invalid_json, unknown_field, invalid_type naming the field); a
+// user_id, when given, must be the caller's.
+func decode(c *realtime.Conn, raw json.RawMessage, dst interface{ claimedUser() string }) error {
+	if err := httpx.DecodeStrict(raw, dst); err != nil {
+		return err
 	}
-	if u, ok := dst.(interface{ claimedUser() string }); ok && u.claimedUser() != "" && u.claimedUser() != c.Principal().UserID {
+	if u := dst.claimedUser(); u != "" && u != c.Principal().UserID {
 		return ErrUserMismatch
 	}
 	return nil
-}
-
-// jsonProblem names what was wrong without echoing the client's bytes.
-func jsonProblem(err error) string {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		return fmt.Sprintf("%s has the wrong type.", te.Field)
-	case errors.As(err, &se):
-		return "it is not valid JSON."
-	}
-	msg := err.Error()
-	if len(msg) > 80 {
-		msg = msg[:80]
-	}
-	return msg + "."
 }
 
 // envelope fields every client message may carry besides its own.
@@ -164,7 +138,7 @@ func (s *service) joinable(ctx context.Context, p *auth.Principal, sessionID str
 	if blocked, err := s.blocks.Blocked(ctx, p.UserID, r.HostID); err != nil {
 		return nil, err
 	} else if blocked {
-		return nil, ErrBlocked
+		return nil, ErrSessionNotFound // as for a session they may not see
 	}
 	switch r.stateAt(s.now()) {
 	case StateEnded:
@@ -181,7 +155,7 @@ func (s *service) onJoin(ctx context.Context, c *realtime.Conn, raw json.RawMess
 		return err
 	}
 	if m.SessionID == "" {
-		return apperr.E(apperr.Invalid, "bad_message", "join_session needs a session_id.")
+		return invalid("join_session needs a session_id.")
 	}
 	p := c.Principal()
 	r, err := s.joinable(ctx, p, m.SessionID)

@@ -44,14 +44,14 @@ func (s *service) onChat(ctx context.Context, c *realtime.Conn, raw json.RawMess
 		return ErrNotJoined
 	}
 	if m.Message == nil {
-		return apperr.E(apperr.Invalid, "bad_message", "chat_message needs a message.")
+		return invalid("chat_message needs a message.")
 	}
 	text := strings.TrimSpace(*m.Message)
 	switch n := utf8.RuneCountInString(text); {
 	case !utf8.ValidString(text) || strings.ContainsRune(text, 0):
-		return apperr.E(apperr.Invalid, "bad_message", "message must be text.")
+		return invalid("message must be text.")
 	case n == 0:
-		return apperr.E(apperr.Invalid, "bad_message", "message is empty.")
+		return invalid("message is empty.")
 	case n > MaxChat:
 		return apperr.E(apperr.Invalid, "message_too_long", "message may be at most 1,000 characters.")
 	}

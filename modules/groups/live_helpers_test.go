@@ -1,11 +1,13 @@
 package groups_test
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +29,27 @@ const liveGrace = 400 * time.Millisecond
 // the real clock, so grace periods run out by themselves.
 type liveEnv struct {
 	*env
-	ws string // the WebSocket URL
+	ws     string // the WebSocket URL
+	blocks *fakeBlocks
+}
+
+// fakeBlocks is the users module's block list as groups sees it.
+type fakeBlocks struct {
+	mu      sync.Mutex
+	blocked map[[2]string]bool // {user, blocked by}
+}
+
+// Blocked implements groups.Blocks.
+func (f *fakeBlocks) Blocked(_ context.Context, userID, otherID string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.blocked[[2]string{userID, otherID}] || f.blocked[[2]string{otherID, userID}], nil
+}
+
+func (f *fakeBlocks) block(userID, by string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.blocked[[2]string{userID, by}] = true
 }
 
 func newLiveEnv(tb testing.TB) *liveEnv {
@@ -42,8 +64,9 @@ func newLiveEnvOn(tb testing.TB, db *database.DB) *liveEnv {
 	hub, err := realtime.New(realtime.Options{Auth: e.auth, Bus: b, RatePerSecond: 1000, Burst: 1000})
 	require.NoError(tb, err)
 	log := slog.New(slog.DiscardHandler)
+	blocks := &fakeBlocks{blocked: map[[2]string]bool{}}
 	mod, err := groups.New(groups.Deps{DB: db, Users: e.users, Catalog: fakeCatalog{}, Log: log,
-		Hub: hub, Grace: liveGrace})
+		Hub: hub, Grace: liveGrace, Blocks: blocks})
 	require.NoError(tb, err)
 	engine := httpx.NewEngine(log, httpx.Options{MaxBodyBytes: 8 << 10})
 	mod.RegisterRoutes(engine.Group(api), e.auth)
@@ -51,7 +74,7 @@ func newLiveEnvOn(tb testing.TB, db *database.DB) *liveEnv {
 	srv := httptest.NewServer(engine)
 	tb.Cleanup(func() { _ = hub.Close(); srv.Close(); _ = b.Close() })
 	e.mod, e.h, e.clock = mod, engine, nil
-	return &liveEnv{env: e, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + api + "/ws"}
+	return &liveEnv{env: e, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + api + "/ws", blocks: blocks}
 }
 
 // frame is any server → client message.

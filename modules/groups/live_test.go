@@ -78,6 +78,9 @@ func TestLiveJoinRefusals(t *testing.T) {
 	a.refused(join(ended.ID), "session_ended")
 	a.refused(map[string]any{"type": groups.MsgJoin, "session_id": small.ID, "user_id": e.b.ID}, "user_mismatch")
 
+	e.blocks.block(e.c.ID, e.host.ID)
+	e.dial(t, e.c).refused(join(small.ID), "session_not_found") // blocked by the host: as if it were not there
+
 	e.dial(t, e.host).join(small.ID)
 	a.join(small.ID)
 	e.dial(t, e.b).refused(join(small.ID), "session_full")
@@ -100,21 +103,21 @@ func TestLiveMalformedMessages(t *testing.T) {
 		})
 	}
 	bad("not_json", `{"type":`, "bad_message")
-	bad("join_without_session", `{"type":"join_session"}`, "bad_message")
-	bad("join_session_not_a_string", `{"type":"join_session","session_id":5}`, "bad_message")
-	bad("join_negative_last_seq", `{"type":"join_session","session_id":"`+s.ID+`","last_seq":-1}`, "bad_message")
-	bad("join_unknown_field", `{"type":"join_session","session_id":"`+s.ID+`","room":"y"}`, "bad_message")
-	bad("join_user_not_a_string", `{"type":"join_session","session_id":"`+s.ID+`","user_id":7}`, "bad_message")
+	bad("join_without_session", `{"type":"join_session"}`, "validation_failed")
+	bad("join_session_not_a_string", `{"type":"join_session","session_id":5}`, "invalid_type")
+	bad("join_negative_last_seq", `{"type":"join_session","session_id":"`+s.ID+`","last_seq":-1}`, "invalid_type")
+	bad("join_unknown_field", `{"type":"join_session","session_id":"`+s.ID+`","room":"y"}`, "unknown_field")
+	bad("join_user_not_a_string", `{"type":"join_session","session_id":"`+s.ID+`","user_id":7}`, "invalid_type")
 	bad("join_a_made_up_id", `{"type":"join_session","session_id":"../../etc"}`, "session_not_found")
 	c.tb = t
 	c.join(s.ID)
-	bad("chat_without_message", `{"type":"chat_message"}`, "bad_message")
-	bad("chat_message_not_a_string", `{"type":"chat_message","message":{"a":1}}`, "bad_message")
-	bad("chat_blank", `{"type":"chat_message","message":"   "}`, "bad_message")
+	bad("chat_without_message", `{"type":"chat_message"}`, "validation_failed")
+	bad("chat_message_not_a_string", `{"type":"chat_message","message":{"a":1}}`, "invalid_type")
+	bad("chat_blank", `{"type":"chat_message","message":"   "}`, "validation_failed")
 	bad("chat_too_long", `{"type":"chat_message","message":"`+strings.Repeat("é", groups.MaxChat+1)+`"}`, "message_too_long")
-	bad("chat_unknown_field", `{"type":"chat_message","message":"hi","to":"all"}`, "bad_message")
+	bad("chat_unknown_field", `{"type":"chat_message","message":"hi","to":"all"}`, "unknown_field")
 	bad("chat_as_someone_else", `{"type":"chat_message","message":"hi","user_id":"`+e.b.ID+`"}`, "user_mismatch")
-	bad("leave_unknown_field", `{"type":"leave_session","now":true}`, "bad_message")
+	bad("leave_unknown_field", `{"type":"leave_session","now":true}`, "unknown_field")
 
 	c.tb = t
 	c.send(map[string]any{"type": groups.MsgChat, "message": strings.Repeat("é", groups.MaxChat)})

@@ -88,13 +88,18 @@ func (st store) session(q *gorm.DB, id string) (*sessionRow, error) {
 	return &r, nil
 }
 
-// sessionForUpdate reads a session in a write transaction. PostgreSQL
-// locks the row; SQLite's one writer serialises the transaction anyway.
-func (st store) sessionForUpdate(tx *gorm.DB, id string) (*sessionRow, error) {
+// locking makes tx's next read lock the rows it reads: FOR UPDATE on
+// PostgreSQL; SQLite's one writer serialises write transactions anyway.
+func (st store) locking(tx *gorm.DB) *gorm.DB {
 	if st.db.Dialect() == database.Postgres {
-		tx = tx.Clauses(clause.Locking{Strength: "UPDATE"})
+		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
-	return st.session(tx, id)
+	return tx
+}
+
+// sessionForUpdate reads a session in a write transaction, locked.
+func (st store) sessionForUpdate(tx *gorm.DB, id string) (*sessionRow, error) {
+	return st.session(st.locking(tx), id)
 }
 
 // invited reports whether userID is invited to the session.
@@ -184,13 +189,10 @@ func (st store) endSession(tx *gorm.DB, id, reason string, now time.Time) (ended
 	return res.RowsAffected == 1, res.Error
 }
 
-// meetingForUpdate reads a meeting in a write transaction, locking it on
-// PostgreSQL so that an update and a cancellation take turns.
+// meetingForUpdate reads a meeting in a write transaction, locked, so
+// that an update and a cancellation take turns.
 func (st store) meetingForUpdate(tx *gorm.DB, id string) (*meetingRow, error) {
-	if st.db.Dialect() == database.Postgres {
-		tx = tx.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	return st.meeting(tx, id)
+	return st.meeting(st.locking(tx), id)
 }
 
 func (st store) meeting(q *gorm.DB, id string) (*meetingRow, error) {

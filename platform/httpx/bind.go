@@ -29,7 +29,7 @@ func BindJSON(c *gin.Context, dst any) error {
 	if err != nil {
 		return err
 	}
-	return decodeStrict(raw, dst)
+	return DecodeStrict(raw, dst)
 }
 
 // BindOptionalJSON is BindJSON for a body that may be absent: an empty or
@@ -45,7 +45,7 @@ func BindOptionalJSON(c *gin.Context, dst any) error {
 	if err := requireJSON(c); err != nil {
 		return err
 	}
-	return decodeStrict(raw, dst)
+	return DecodeStrict(raw, dst)
 }
 
 func requireJSON(c *gin.Context) error {
@@ -81,7 +81,7 @@ func readBody(r *http.Request) ([]byte, error) {
 // malformed body is invalid_json even when it also has unknown fields. A
 // bare null, which json would quietly decode as "no change", is refused
 // like any other non-object.
-func decodeStrict(raw []byte, dst any) error {
+func DecodeStrict(raw []byte, dst any) error {
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return apperr.E(apperr.Invalid, "invalid_json", "The body must be a JSON object.")
 	}
