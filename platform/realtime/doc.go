@@ -32,6 +32,9 @@
 //
 // Each bus message is "<seq>\n<frame>", the frame being the JSON sent to
 // clients, encoded once per event: {"type":..,"room":..,"seq":..,"data":..}.
+// PublishRoomTo addresses an event to some members ("<seq> <ids>\n<frame>",
+// user ids joined by commas): it is sequenced and replayed like the rest,
+// and only those users' sockets receive it.
 // Join subscribes the replica to the room (on its first local member), reads
 // the replay list, and sends the missed events, or resync_required when the
 // list no longer reaches back to last_seq; live events that arrive meanwhile

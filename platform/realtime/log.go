@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,17 +16,23 @@ import (
 	"github.com/fitloop/fitloop/platform/bus"
 )
 
-// event is one sequenced room event as the bus carries it.
+// event is one sequenced room event as the bus carries it. When to is set,
+// only those users' sockets receive it (the others just pass its seq).
 type event struct {
 	seq   uint64
+	to    []string
 	frame []byte
 }
+
+// for reports whether the event is for userID.
+func (ev event) isFor(userID string) bool { return ev.to == nil || slices.Contains(ev.to, userID) }
 
 // roomLog assigns room sequence numbers, publishes and keeps the last events.
 type roomLog interface {
 	// append publishes prefix+seq+suffix on the room's topic with the room's
-	// next seq, atomically, and keeps it for replay.
-	append(ctx context.Context, room string, prefix, suffix []byte) (uint64, error)
+	// next seq, atomically, and keeps it for replay; to is "" (everyone) or
+	// the addressed user ids joined by commas.
+	append(ctx context.Context, room, to string, prefix, suffix []byte) (uint64, error)
 	// since returns the kept events after seq, oldest first, and the room's
 	// head; ok is false when events after seq are no longer kept.
 	since(ctx context.Context, room string, after uint64) (evs []event, head uint64, ok bool, err error)
@@ -32,11 +40,15 @@ type roomLog interface {
 
 func roomTopic(room string) string { return "rt:room:" + room }
 
-// encodeEvent builds the bus message "<seq>\n<prefix><seq><suffix>".
-func encodeEvent(seq uint64, prefix, suffix []byte) []byte {
+// encodeEvent builds the bus message "<seq>[ <to>]\n<prefix><seq><suffix>".
+func encodeEvent(seq uint64, to string, prefix, suffix []byte) []byte {
 	s := strconv.AppendUint(nil, seq, 10)
-	b := make([]byte, 0, 2*len(s)+1+len(prefix)+len(suffix))
-	b = append(append(b, s...), '\n')
+	b := make([]byte, 0, 2*len(s)+2+len(to)+len(prefix)+len(suffix))
+	b = append(b, s...)
+	if to != "" {
+		b = append(append(b, ' '), to...)
+	}
+	b = append(b, '\n')
 	b = append(append(append(b, prefix...), s...), suffix...)
 	return b
 }
@@ -46,11 +58,16 @@ func decodeEvent(msg []byte) (event, error) {
 	if i < 0 {
 		return event{}, errors.New("realtime: malformed room event")
 	}
-	seq, err := strconv.ParseUint(string(msg[:i]), 10, 64)
-	if err != nil {
-		return event{}, fmt.Errorf("realtime: malformed room event: %w", err)
+	head, to, addressed := bytes.Cut(msg[:i], []byte{' '})
+	seq, err := strconv.ParseUint(string(head), 10, 64)
+	if err != nil || (addressed && len(to) == 0) {
+		return event{}, fmt.Errorf("realtime: malformed room event %q", msg[:i])
 	}
-	return event{seq: seq, frame: msg[i+1:]}, nil
+	ev := event{seq: seq, frame: msg[i+1:]}
+	if addressed {
+		ev.to = strings.Split(string(to), ",")
+	}
+	return ev, nil
 }
 
 // covers reports whether evs (the kept tail, ending at head) reaches back to
@@ -102,7 +119,7 @@ func (l *memoryLog) sweep(now time.Time) {
 	}
 }
 
-func (l *memoryLog) append(ctx context.Context, room string, prefix, suffix []byte) (uint64, error) {
+func (l *memoryLog) append(ctx context.Context, room, to string, prefix, suffix []byte) (uint64, error) {
 	// One lock for every room keeps publish order equal to seq order; the
 	// memory bus's Publish never blocks, so the section is short.
 	l.mu.Lock()
@@ -116,7 +133,7 @@ func (l *memoryLog) append(ctx context.Context, room string, prefix, suffix []by
 	}
 	r.last = now
 	seq := r.head + 1
-	msg := encodeEvent(seq, prefix, suffix)
+	msg := encodeEvent(seq, to, prefix, suffix)
 	if err := l.bus.Publish(ctx, roomTopic(room), msg); err != nil {
 		return 0, err
 	}
@@ -154,10 +171,11 @@ type redisLog struct {
 	ttl    time.Duration
 }
 
-// appendScript: KEYS seq, log; ARGV channel, prefix, suffix, keep, ttl (s).
+// appendScript: KEYS seq, log; ARGV channel, prefix, suffix, keep, ttl (s),
+// addressing ("" or " <to>").
 var appendScript = goredis.NewScript(`
 local seq = redis.call('INCR', KEYS[1])
-local msg = seq .. '\n' .. ARGV[2] .. seq .. ARGV[3]
+local msg = seq .. ARGV[6] .. '\n' .. ARGV[2] .. seq .. ARGV[3]
 redis.call('PUBLISH', ARGV[1], msg)
 redis.call('RPUSH', KEYS[2], msg)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
@@ -170,10 +188,13 @@ func redisKeys(room string) (seq, log string) {
 	return p + "seq:" + room, p + "log:" + room
 }
 
-func (l *redisLog) append(ctx context.Context, room string, prefix, suffix []byte) (uint64, error) {
+func (l *redisLog) append(ctx context.Context, room, to string, prefix, suffix []byte) (uint64, error) {
 	seqKey, logKey := redisKeys(room)
+	if to != "" {
+		to = " " + to
+	}
 	n, err := appendScript.Run(ctx, l.client, []string{seqKey, logKey},
-		bus.ChannelPrefix+roomTopic(room), prefix, suffix, l.keep, int(l.ttl.Seconds())).Int64()
+		bus.ChannelPrefix+roomTopic(room), prefix, suffix, l.keep, int(l.ttl.Seconds()), to).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("realtime: publish to room: %w", err)
 	}

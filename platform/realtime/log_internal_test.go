@@ -17,12 +17,12 @@ func TestMemoryLogForgetsIdleRooms(t *testing.T) {
 	defer b.Close()
 	l := newMemoryLog(b, 4, time.Millisecond)
 	ctx := context.Background()
-	_, err := l.append(ctx, "old", []byte(`{"type":"x","seq":`), []byte(`}`))
+	_, err := l.append(ctx, "old", "", []byte(`{"type":"x","seq":`), []byte(`}`))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return time.Since(l.rooms["old"].last) > time.Millisecond },
 		time.Second, time.Millisecond)
 	l.swept = time.Time{} // the minute between sweeps has passed
-	_, err = l.append(ctx, "new", []byte(`{"type":"x","seq":`), []byte(`}`))
+	_, err = l.append(ctx, "new", "", []byte(`{"type":"x","seq":`), []byte(`}`))
 	require.NoError(t, err)
 	assert.NotContains(t, l.rooms, "old", "an idle room is forgotten")
 	assert.Contains(t, l.rooms, "new")

@@ -3,7 +3,9 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -31,6 +33,27 @@ type member struct {
 // PublishRoom sends {"type":typ,"room":room,"seq":n,"data":data} to every
 // member of room on every replica and returns n, the room's next seq.
 func (h *Hub) PublishRoom(ctx context.Context, room, typ string, data any) (uint64, error) {
+	return h.publishRoom(ctx, room, "", typ, data)
+}
+
+// PublishRoomTo is PublishRoom for the members who are one of userIDs: the
+// event takes the room's next seq (kept for replay like any other) but
+// only their sockets receive it; the others see a gap in seq, which is
+// not a loss. It carries messages meant for some members of a room in the
+// room's order, such as a WebRTC signal to one peer.
+func (h *Hub) PublishRoomTo(ctx context.Context, room string, userIDs []string, typ string, data any) (uint64, error) {
+	if len(userIDs) == 0 {
+		return 0, errors.New("realtime: publish to no one")
+	}
+	for _, id := range userIDs {
+		if id == "" || strings.ContainsAny(id, ", \n") {
+			return 0, fmt.Errorf("realtime: bad user id %q", id)
+		}
+	}
+	return h.publishRoom(ctx, room, strings.Join(userIDs, ","), typ, data)
+}
+
+func (h *Hub) publishRoom(ctx context.Context, room, to, typ string, data any) (uint64, error) {
 	d, err := json.Marshal(data)
 	if err != nil {
 		return 0, fmt.Errorf("realtime: encode event: %w", err)
@@ -39,7 +62,7 @@ func (h *Hub) PublishRoom(ctx context.Context, room, typ string, data any) (uint
 	r, _ := json.Marshal(room)
 	prefix := fmt.Appendf(nil, `{"type":%s,"room":%s,"seq":`, t, r)
 	suffix := append(append([]byte(`,"data":`), d...), '}')
-	return h.log.append(ctx, room, prefix, suffix)
+	return h.log.append(ctx, room, to, prefix, suffix)
 }
 
 // Join adds c to room. With lastSeq 0 the client starts from now; otherwise it
@@ -93,7 +116,9 @@ func (m *member) deliver(c *Conn, ev event) {
 		return
 	}
 	m.last = ev.seq
-	_ = c.Send(ev.frame)
+	if ev.isFor(c.principal.UserID) {
+		_ = c.Send(ev.frame)
+	}
 }
 
 // Leave removes c from room.
