@@ -222,6 +222,10 @@ var authzRows = map[string]authzRow{
 	// changes nothing.
 	"GET /api/v1/groups/sessions/:session_id":      {want: private},
 	"POST /api/v1/groups/sessions/:session_id/end": {fresh: true, want: private},
+	// The owner's session is live: those who may see it learn that its
+	// summary comes at the end; others get the session's 404. (Who may read
+	// an ended session's summary: modules/groups TestLiveClass.)
+	"GET /api/v1/groups/sessions/:session_id/summary": {want: [callerCount]int{401, 409, 404, 404, 409}},
 	"POST /api/v1/groups/sessions/:session_id/invites": {want: private, body: func(o *authzOwner) any {
 		return map[string]any{"user_ids": []string{o.guestID}}
 	}},

@@ -179,12 +179,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		return nil, err
 	}
 	a.groups, err = groups.New(groups.Deps{DB: a.db, Users: usersForGroups{a}, Catalog: a.activity, Log: log,
-		Idempotent: idempotent, Hub: a.hub, Cache: a.cache})
+		Idempotent: idempotent, Hub: a.hub, Cache: a.cache, Workouts: usersForGroups{a}, Jobs: a.queue})
 	if err != nil {
 		return nil, err
 	}
 	a.users, err = users.New(users.Deps{DB: a.db, Log: log, Auth: cfg.Auth, Signer: signer, Sagas: a.sagas,
-		Cache: a.cache, Sockets: a.hub, Erasers: []users.AccountEraser{a.activity},
+		Cache: a.cache, Sockets: a.hub, Erasers: []users.AccountEraser{a.activity, a.groups},
 		Progress: activityForUsers{a.activity}, Planner: activityForUsers{a.activity},
 		Failures:   auth.NewCacheCounter(a.cache, cfg.Auth.LoginMaxFailures, cfg.Auth.LoginWindow),
 		Idempotent: idempotent})
@@ -259,11 +259,18 @@ func (u usersForActivity) ActiveGoals(ctx context.Context, q activity.GoalQuery)
 	return out, err
 }
 
-// usersForGroups tells the groups module which accounts are live.
+// usersForGroups tells the groups module which accounts are live and
+// records its sessions' workouts in the activity module.
 type usersForGroups struct{ a *app }
 
 func (u usersForGroups) Exists(ctx context.Context, userID string) error {
 	_, err := u.a.users.Service().Basics(ctx, userID)
+	return err
+}
+
+// RecordGroupWorkout hands an ended session's workout to the activity module.
+func (u usersForGroups) RecordGroupWorkout(ctx context.Context, w groups.WorkoutRecord) error {
+	_, err := u.a.activity.RecordGroupWorkout(ctx, activity.GroupWorkout(w))
 	return err
 }
 

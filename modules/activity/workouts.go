@@ -88,6 +88,11 @@ func checkSpan(start, end time.Time) string {
 // price sets w's end, duration and calories: MET × weight × hours, with
 // the user's weight or DefaultWeightKG (then calories_estimated).
 func (s *service) price(ctx context.Context, w *Workout, end time.Time) error {
+	return s.priceFor(ctx, w, end, int64(end.Sub(w.StartTime)/time.Second))
+}
+
+// priceFor is price for a workout of seconds between its start and end.
+func (s *service) priceFor(ctx context.Context, w *Workout, end time.Time, seconds int64) error {
 	u, err := s.users.Basics(ctx, w.UserID)
 	if err != nil {
 		return err
@@ -98,7 +103,7 @@ func (s *service) price(ctx context.Context, w *Workout, end time.Time) error {
 	}
 	wt, _ := workoutType(w.WorkoutType)
 	w.EndTime = &end
-	w.Duration = int64(end.Sub(w.StartTime) / time.Second)
+	w.Duration = seconds
 	w.CaloriesBurned = Calories(wt.MET, weight, w.Duration)
 	w.CaloriesEstimated = estimated
 	return nil

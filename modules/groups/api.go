@@ -21,6 +21,9 @@ type Service interface {
 	EndSession(ctx context.Context, sessionID string) (*Session, error)
 	// Invite lets users join an invite-only session (its host or an admin).
 	Invite(ctx context.Context, sessionID string, userIDs []string) (*Invites, error)
+	// FindSummary returns an ended session's summary to its participants,
+	// its host and admins.
+	FindSummary(ctx context.Context, sessionID string) (*Summary, error)
 
 	// CreateMeeting schedules a meeting organised by the caller.
 	CreateMeeting(ctx context.Context, in MeetingInput) (*Meeting, error)

@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
 
 	"github.com/fitloop/fitloop/platform/cache"
 	"github.com/fitloop/fitloop/platform/database"
+	"github.com/fitloop/fitloop/platform/jobs"
 )
 
 // Users is what the module needs from the users module (main.go adapts it).
@@ -21,6 +23,30 @@ type Users interface {
 type Catalog interface {
 	// KnownWorkoutType reports whether name is in the workout catalog.
 	KnownWorkoutType(name string) bool
+}
+
+// Workouts records a participant's workout when a session ends (the
+// activity module; main.go adapts it). It must be idempotent per Key.
+type Workouts interface {
+	RecordGroupWorkout(ctx context.Context, w WorkoutRecord) error
+}
+
+// WorkoutRecord is a participant's workout in an ended session.
+type WorkoutRecord struct {
+	Key          string // session id + ":" + user id
+	UserID       string
+	WorkoutType  string
+	Start, End   time.Time // first join, last leave
+	Present      time.Duration
+	AvgHeartRate *int
+	Notes        string
+}
+
+// Jobs is the job queue (platform/jobs) that records the workouts after a
+// session's summary commits, retrying until the activity module takes them.
+type Jobs interface {
+	Enqueue(ctx context.Context, tx *gorm.DB, job jobs.Job) (string, error)
+	Handle(kind string, fn jobs.Handler) error
 }
 
 // Blocks tells whether one user has blocked another (the users module will
@@ -52,6 +78,13 @@ type Deps struct {
 	Cache  cache.Cache
 	Blocks Blocks        // default NopBlocks
 	Grace  time.Duration // default DefaultGrace
+	// Workouts and Jobs, together, give each participant of an ended
+	// session a workout; nil: none are recorded.
+	Workouts Workouts
+	Jobs     Jobs
+	// MinWorkout is the least time present that earns a workout (default
+	// DefaultMinWorkout; a peek into a class is not a workout).
+	MinWorkout time.Duration
 	// Idempotent is the Idempotency-Key middleware for POST routes clients
 	// retry (creating sessions and meetings); nil: keys are ignored.
 	Idempotent gin.HandlerFunc

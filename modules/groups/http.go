@@ -20,6 +20,7 @@ func registerRoutes(rg *gin.RouterGroup, svc Service, authn auth.Authenticator, 
 	g.GET("/:session_id", httpx.Handle(h.session))
 	g.POST("/:session_id/end", httpx.Handle(h.endSession))
 	g.POST("/:session_id/invites", httpx.Handle(h.invite))
+	g.GET("/:session_id/summary", httpx.Handle(h.summary))
 
 	m := rg.Group("/meetings", signedIn)
 	m.POST("", idempotent, httpx.Handle(h.createMeeting))
@@ -55,6 +56,10 @@ func (h *handlers) session(c *gin.Context) error {
 
 func (h *handlers) endSession(c *gin.Context) error {
 	return httpx.Respond(c, http.StatusOK)(h.svc.EndSession(c.Request.Context(), c.Param("session_id")))
+}
+
+func (h *handlers) summary(c *gin.Context) error {
+	return httpx.Respond(c, http.StatusOK)(h.svc.FindSummary(c.Request.Context(), c.Param("session_id")))
 }
 
 func (h *handlers) invite(c *gin.Context) error {

@@ -3,6 +3,7 @@ package groups
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
@@ -44,6 +45,7 @@ type liveHub interface {
 	Join(ctx context.Context, c *realtime.Conn, room string, lastSeq uint64) error
 	Leave(c *realtime.Conn, room string)
 	PublishRoom(ctx context.Context, room, typ string, data any) (uint64, error)
+	PublishRoomTo(ctx context.Context, room string, userIDs []string, typ string, data any) (uint64, error)
 	PublishUser(ctx context.Context, userID, typ string, data any) error
 	OnDisconnect(fn func(*realtime.Conn))
 }
@@ -116,6 +118,8 @@ type snapshot struct {
 	State        string        `json:"state"`
 	Participants []Participant `json:"participants"`
 	Chat         []ChatMessage `json:"chat"`
+	Votes        []VoteOpened  `json:"votes"` // the open ones
+	Timer        *TimerState   `json:"timer"` // null until the host starts one
 }
 
 // stateFrame is session_state as sent to one socket.
@@ -199,7 +203,15 @@ func (s *service) onJoin(ctx context.Context, c *realtime.Conn, raw json.RawMess
 		}
 	}
 	snap := &snapshot{SessionID: r.ID, Title: r.Title, WorkoutType: r.WorkoutType, HostID: st.HostID,
-		State: StateLive, Participants: st.participants(), Chat: nonNil(st.Chat)}
+		State: StateLive, Participants: st.participants(), Chat: nonNil(st.Chat), Votes: []VoteOpened{}}
+	for _, v := range st.Votes {
+		if !v.Closed {
+			snap.Votes = append(snap.Votes, v.opened(p.UserID))
+		}
+	}
+	if st.Timer != nil {
+		snap.Timer = st.Timer.state(now)
+	}
 	if err := c.SendJSON(stateFrame{Type: EvState, Room: roomOf(r.ID), Data: snap}); err != nil {
 		return err
 	}
@@ -262,7 +274,9 @@ func (s *service) leave(ctx context.Context, c *realtime.Conn, reason string) {
 		return nil
 	})
 	if err != nil {
-		s.log.WarnContext(ctx, "groups: leave", "session_id", sessionID, "user_id", userID, "err", err)
+		if !errors.Is(err, ErrSessionEnded) {
+			s.log.WarnContext(ctx, "groups: leave", "session_id", sessionID, "user_id", userID, "err", err)
+		}
 		return
 	}
 	if !changed {
@@ -301,7 +315,9 @@ func (s *service) expire(ctx context.Context, sessionID, userID string) {
 		return nil
 	})
 	if err != nil {
-		s.log.WarnContext(ctx, "groups: expire a dropped participant", "session_id", sessionID, "err", err)
+		if !errors.Is(err, ErrSessionEnded) {
+			s.log.WarnContext(ctx, "groups: expire a dropped participant", "session_id", sessionID, "err", err)
+		}
 		return
 	}
 	if changed {

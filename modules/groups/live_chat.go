@@ -67,6 +67,15 @@ func (s *service) onChat(ctx context.Context, c *realtime.Conn, raw json.RawMess
 	}
 	line := ChatMessage{ID: newID(), UserID: userID, Message: text, SentAt: now}
 	err = s.st.db.Tx(ctx, func(tx *gorm.DB) error {
+		// A line sent as the session ends is refused, not kept in its
+		// transcript.
+		r, err := s.st.session(tx, sessionID)
+		if err != nil {
+			return err
+		}
+		if r.stateAt(now) == StateEnded {
+			return ErrSessionEnded
+		}
 		return tx.Create(&chatRow{ID: line.ID, SessionID: sessionID, UserID: userID, Message: text, SentAt: now}).Error
 	})
 	if err != nil {
@@ -87,85 +96,4 @@ func (s *service) onChat(ctx context.Context, c *realtime.Conn, raw json.RawMess
 	}
 	s.publish(ctx, sessionID, EvChat, line)
 	return nil
-}
-
-// endIfEmpty ends a session whose last participant left at least the
-// grace period ago and that nobody rejoined.
-func (s *service) endIfEmpty(ctx context.Context, sessionID string) {
-	st, err := s.live.read(ctx, sessionID)
-	if err != nil || st == nil || st.EmptySince == nil || len(st.Participants) > 0 {
-		return
-	}
-	if s.now().Sub(*st.EmptySince) < s.grace {
-		return
-	}
-	if err := s.endLive(ctx, sessionID, EndedEmpty); err != nil {
-		s.log.WarnContext(ctx, "groups: end an empty session", "session_id", sessionID, "err", err)
-	}
-}
-
-// endLive records the end of a session (once, whoever calls) and tells
-// its room; the live state goes with it.
-func (s *service) endLive(ctx context.Context, sessionID, reason string) error {
-	var ended bool
-	err := s.st.db.Tx(ctx, func(tx *gorm.DB) (err error) {
-		ended, err = s.st.endSession(tx, sessionID, reason, s.now())
-		return err
-	})
-	if err != nil || !ended {
-		return err
-	}
-	s.closeLive(ctx, sessionID, reason)
-	return nil
-}
-
-// closeLive tells an ended session's room and drops its live state.
-func (s *service) closeLive(ctx context.Context, sessionID, reason string) {
-	s.publish(ctx, sessionID, EvEnded, map[string]any{"reason": reason})
-	if err := s.live.cache.Delete(ctx, stateKey(sessionID)); err != nil {
-		s.log.WarnContext(ctx, "groups: drop live state", "session_id", sessionID, "err", err)
-	}
-}
-
-// endDue is the groups.end_due job: it ends the sessions past their
-// ends_at and sweeps the live ones (dropped participants whose grace
-// passed, sessions empty for longer than it).
-func (s *service) endDue(ctx context.Context) error {
-	const page = 200
-	for {
-		ids, err := s.st.endDue(ctx, s.now(), page)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			s.closeLive(ctx, id, EndedByTime)
-		}
-		if len(ids) < page {
-			break
-		}
-	}
-	for after := ""; ; {
-		ids, err := s.st.liveIDs(ctx, s.now(), after, page)
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		for _, id := range ids {
-			s.sweep(ctx, id)
-		}
-		after = ids[len(ids)-1]
-	}
-}
-
-// sweep applies the grace period to one live session's state.
-func (s *service) sweep(ctx context.Context, sessionID string) {
-	st, err := s.live.read(ctx, sessionID)
-	if err != nil || st == nil {
-		return
-	}
-	for id, p := range st.Participants {
-		if p.AwaySince != nil && s.now().Sub(*p.AwaySince) >= s.grace {
-			s.expire(ctx, sessionID, id)
-		}
-	}
-	s.endIfEmpty(ctx, sessionID)
 }

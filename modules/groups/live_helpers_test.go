@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,9 +17,11 @@ import (
 
 	"github.com/fitloop/fitloop/modules/groups"
 	"github.com/fitloop/fitloop/platform/bus"
+	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/database/dbtest"
 	"github.com/fitloop/fitloop/platform/httpx"
+	"github.com/fitloop/fitloop/platform/jobs"
 	"github.com/fitloop/fitloop/platform/realtime"
 )
 
@@ -29,8 +32,30 @@ const liveGrace = 400 * time.Millisecond
 // the real clock, so grace periods run out by themselves.
 type liveEnv struct {
 	*env
-	ws     string // the WebSocket URL
-	blocks *fakeBlocks
+	ws       string // the WebSocket URL
+	blocks   *fakeBlocks
+	workouts *fakeWorkouts
+}
+
+// fakeWorkouts is the activity module as groups sees it: it keeps what it
+// is asked to record, once per key.
+type fakeWorkouts struct {
+	mu  sync.Mutex
+	got map[string]groups.WorkoutRecord
+}
+
+// RecordGroupWorkout implements groups.Workouts.
+func (f *fakeWorkouts) RecordGroupWorkout(_ context.Context, w groups.WorkoutRecord) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.got[w.Key] = w
+	return nil
+}
+
+func (f *fakeWorkouts) recorded() map[string]groups.WorkoutRecord {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.got)
 }
 
 // fakeBlocks is the users module's block list as groups sees it.
@@ -61,20 +86,27 @@ func newLiveEnvOn(tb testing.TB, db *database.DB) *liveEnv {
 	tb.Helper()
 	e := newEnvOn(tb, db) // users and tokens; its module runs on a fake clock and is not used
 	b := bus.NewMemoryBuffer(4096)
-	hub, err := realtime.New(realtime.Options{Auth: e.auth, Bus: b, RatePerSecond: 1000, Burst: 1000})
-	require.NoError(tb, err)
 	log := slog.New(slog.DiscardHandler)
-	blocks := &fakeBlocks{blocked: map[[2]string]bool{}}
-	mod, err := groups.New(groups.Deps{DB: db, Users: e.users, Catalog: fakeCatalog{}, Log: log,
-		Hub: hub, Grace: liveGrace, Blocks: blocks})
+	hub, err := realtime.New(realtime.Options{Auth: e.auth, Bus: b, RatePerSecond: 1000, Burst: 1000, Log: log})
 	require.NoError(tb, err)
+	blocks := &fakeBlocks{blocked: map[[2]string]bool{}}
+	cfg := config.Default().Jobs
+	cfg.PollInterval = 20 * time.Millisecond
+	queue, err := jobs.New(jobs.Deps{DB: db, Config: cfg, Log: log})
+	require.NoError(tb, err)
+	workouts := &fakeWorkouts{got: map[string]groups.WorkoutRecord{}}
+	mod, err := groups.New(groups.Deps{DB: db, Users: e.users, Catalog: fakeCatalog{}, Log: log,
+		Hub: hub, Grace: liveGrace, Blocks: blocks, Workouts: workouts, Jobs: queue, MinWorkout: time.Millisecond})
+	require.NoError(tb, err)
+	require.NoError(tb, queue.Start(context.Background()))
+	tb.Cleanup(func() { _ = queue.Stop(context.Background()) })
 	engine := httpx.NewEngine(log, httpx.Options{MaxBodyBytes: 8 << 10})
 	mod.RegisterRoutes(engine.Group(api), e.auth)
 	engine.GET(api+"/ws", hub.Handler())
 	srv := httptest.NewServer(engine)
 	tb.Cleanup(func() { _ = hub.Close(); srv.Close(); _ = b.Close() })
 	e.mod, e.h, e.clock = mod, engine, nil
-	return &liveEnv{env: e, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + api + "/ws", blocks: blocks}
+	return &liveEnv{env: e, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + api + "/ws", blocks: blocks, workouts: workouts}
 }
 
 // frame is any server → client message.
@@ -142,6 +174,20 @@ func (c *client) join(sessionID string) snapshot {
 	return s
 }
 
+// until reads up to a frame of type typ and returns it with the frames
+// before it.
+func (c *client) until(typ string) (frame, []frame) {
+	c.tb.Helper()
+	var before []frame
+	for {
+		f := c.read()
+		if f.Type == typ {
+			return f, before
+		}
+		before = append(before, f)
+	}
+}
+
 // refused sends v and expects an error frame with code.
 func (c *client) refused(v any, code string) {
 	c.tb.Helper()
@@ -157,6 +203,8 @@ type snapshot struct {
 	State        string               `json:"state"`
 	Participants []groups.Participant `json:"participants"`
 	Chat         []groups.ChatMessage `json:"chat"`
+	Votes        []groups.VoteOpened  `json:"votes"`
+	Timer        *groups.TimerState   `json:"timer"`
 }
 
 func data[T any](tb testing.TB, f frame) T {

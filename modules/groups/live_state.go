@@ -24,6 +24,11 @@ type liveState struct {
 	Departed   []stint       `json:"departed,omitempty"`
 	Chat       []ChatMessage `json:"chat,omitempty"` // the last recentChat, oldest first
 	EmptySince *time.Time    `json:"empty_since,omitempty"`
+	Votes      []*vote       `json:"votes,omitempty"` // in opening order; closed ones keep only counts
+	Timer      *timer        `json:"timer,omitempty"`
+	// Ended is set once when the session ends; every later change is
+	// refused with ErrSessionEnded.
+	Ended bool `json:"ended,omitempty"`
 }
 
 // presence is one participant's current stint.
@@ -90,6 +95,16 @@ type live struct {
 // errNoChange to store nothing; update then answers the state as read and
 // changed false.
 func (l *live) update(ctx context.Context, sessionID, host string, fn func(st *liveState) error) (*liveState, bool, error) {
+	return l.modify(ctx, sessionID, host, func(st *liveState) error {
+		if st.Ended {
+			return ErrSessionEnded
+		}
+		return fn(st)
+	})
+}
+
+// modify is update without the refusal of an ended session's state.
+func (l *live) modify(ctx context.Context, sessionID, host string, fn func(st *liveState) error) (*liveState, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	var out liveState

@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"context"
 	"errors"
 
 	"github.com/gin-gonic/gin"
@@ -24,7 +25,18 @@ func New(d Deps) (*Module, error) {
 	if idem == nil {
 		idem = func(c *gin.Context) { c.Next() }
 	}
-	return &Module{svc: newService(d), idempotent: idem}, nil
+	m := &Module{svc: newService(d), idempotent: idem}
+	if m.svc.jobs != nil {
+		if err := m.svc.jobs.Handle(WorkoutJob, m.svc.recordWorkout); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// EraseAccount forgets a user (the users module's AccountEraser).
+func (m *Module) EraseAccount(ctx context.Context, userID string) error {
+	return m.svc.EraseAccount(ctx, userID)
 }
 
 // Service returns the module's contract.

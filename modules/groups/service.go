@@ -27,6 +27,10 @@ type service struct {
 	blocks  Blocks
 	grace   time.Duration
 	sockets *sockets
+	// workouts and jobs record the participants' workouts (both or none).
+	workouts   Workouts
+	jobs       Jobs
+	minWorkout time.Duration
 }
 
 var _ Service = (*service)(nil)
@@ -34,7 +38,13 @@ var _ Service = (*service)(nil)
 func newService(d Deps) *service {
 	s := &service{st: store{db: d.DB}, users: d.Users, catalog: d.Catalog, log: d.Log, clock: d.Clock,
 		hub: d.Hub, live: &live{cache: d.Cache}, blocks: d.Blocks, grace: d.Grace,
-		sockets: &sockets{m: map[*realtime.Conn]string{}}}
+		sockets: &sockets{m: map[*realtime.Conn]string{}}, minWorkout: d.MinWorkout}
+	if d.Workouts != nil && d.Jobs != nil {
+		s.workouts, s.jobs = d.Workouts, d.Jobs
+	}
+	if s.minWorkout <= 0 {
+		s.minWorkout = DefaultMinWorkout
+	}
 	if s.live.cache == nil {
 		s.live.cache = cache.NewMemory()
 	}
@@ -47,7 +57,13 @@ func newService(d Deps) *service {
 	if s.hub != nil {
 		s.hub.Handle(MsgJoin, s.onJoin)
 		s.hub.Handle(MsgLeave, s.onLeave)
-		s.hub.Handle(MsgChat, s.onChat)
+		for typ, fn := range map[string]realtime.HandlerFunc{
+			MsgChat: s.onChat, MsgExercise: s.onExercise, MsgVoteStart: s.onVoteStart, MsgVoteCast: s.onVoteCast,
+			MsgTimerStart: s.onTimerStart, MsgTimerPause: s.onTimerPause, MsgTimerReset: s.onTimerReset,
+			MsgMedia: s.onMedia, MsgSignal: s.onSignal,
+		} {
+			s.hub.Handle(typ, fn)
+		}
 		s.hub.OnDisconnect(s.onDisconnect)
 	}
 	if s.log == nil {

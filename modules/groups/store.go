@@ -234,6 +234,17 @@ func (st store) endDue(ctx context.Context, now time.Time, limit int) ([]string,
 	return ended, err
 }
 
+// unsummarized lists sessions that ended between from and to and have no
+// summary (at most limit).
+func (st store) unsummarized(ctx context.Context, from, to time.Time, limit int) ([]string, error) {
+	var ids []string
+	err := st.db.Read(ctx).Model(&sessionRow{}).
+		Where("ended_at > ? AND ended_at <= ? AND NOT EXISTS (SELECT 1 FROM groups_summaries g WHERE g.session_id = groups_sessions.id)",
+			utc(from), utc(to)).
+		Order("ended_at").Limit(limit).Pluck("id", &ids).Error
+	return ids, err
+}
+
 // liveIDs lists the sessions live at now, after the id after, at most limit.
 func (st store) liveIDs(ctx context.Context, now time.Time, after string, limit int) ([]string, error) {
 	var ids []string

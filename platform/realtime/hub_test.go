@@ -2,6 +2,7 @@ package realtime_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -324,4 +325,17 @@ func TestOnDisconnect(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the hook did not run")
 	}
+}
+
+func TestAPanickingHandlerCostsOnlyItsMessage(t *testing.T) {
+	t.Parallel()
+	h, url := server(t, realtime.Options{})
+	h.Handle("boom", func(context.Context, *realtime.Conn, json.RawMessage) error { panic("bug") })
+	ws := dial(t, url, "tok-alice")
+	send(t, ws, map[string]any{"type": "boom"})
+	m := read(t, ws)
+	assert.Equal(t, "error", m.Type)
+	assert.Equal(t, "internal", m.Code)
+	send(t, ws, map[string]any{"type": "ping"})
+	assert.Equal(t, "pong", read(t, ws).Type, "the connection stays")
 }

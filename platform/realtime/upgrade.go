@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -207,6 +209,11 @@ func (h *Hub) dispatch(c *Conn, msg []byte) {
 		c.SendError("unknown_type", "Unknown message type.")
 		return
 	}
+	defer func() { // a handler's bug costs its message, not the process
+		if r := recover(); r != nil {
+			h.replyError(c.ctx, c, env.Type, fmt.Errorf("panic: %v\n%s", r, debug.Stack()))
+		}
+	}()
 	if err := fn(c.ctx, c, msg); err != nil {
 		h.replyError(c.ctx, c, env.Type, err)
 	}
