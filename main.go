@@ -179,7 +179,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		return nil, err
 	}
 	a.groups, err = groups.New(groups.Deps{DB: a.db, Users: usersForGroups{a}, Catalog: a.activity, Log: log,
-		Idempotent: idempotent, Hub: a.hub, Cache: a.cache, Workouts: usersForGroups{a}, Jobs: a.queue})
+		Idempotent: idempotent, Hub: a.hub, Cache: a.cache, Workouts: usersForGroups{a}, Jobs: a.queue,
+		Grace: cfg.Groups.Grace, MinWorkout: cfg.Groups.MinWorkout})
 	if err != nil {
 		return nil, err
 	}

@@ -82,8 +82,9 @@ type Deps struct {
 	// session a workout; nil: none are recorded.
 	Workouts Workouts
 	Jobs     Jobs
-	// MinWorkout is the least time present that earns a workout (default
-	// DefaultMinWorkout; a peek into a class is not a workout).
+	// MinWorkout is the least time present that earns a workout (0: every
+	// participant; the groups.min_workout setting is 1 minute: a peek into
+	// a class is not a workout).
 	MinWorkout time.Duration
 	// Idempotent is the Idempotency-Key middleware for POST routes clients
 	// retry (creating sessions and meetings); nil: keys are ignored.

@@ -62,8 +62,6 @@ type HeartRate struct {
 // Summary limits and names.
 const (
 	MaxTranscript = 10000
-	// DefaultMinWorkout is the least time present that earns a workout.
-	DefaultMinWorkout = time.Minute
 	// WorkoutJob records one participant's workout after a session ends.
 	WorkoutJob = "groups.session_workout"
 	// recoverAfter and recoverWithin bound the ended sessions whose
@@ -188,6 +186,7 @@ func (s *service) buildSummary(r *sessionRow, st *liveState, t totals) *Summary 
 		StartsAt: r.StartsAt, EndedAt: *r.EndedAt, EndReason: r.EndReason,
 		Participants: []SummaryParticipant{}, Votes: []VoteResult{}}
 	byUser := map[string]*SummaryParticipant{}
+	present := map[string]time.Duration{}
 	for _, d := range st.Departed {
 		p := byUser[d.UserID]
 		if p == nil {
@@ -197,7 +196,7 @@ func (s *service) buildSummary(r *sessionRow, st *liveState, t totals) *Summary 
 		}
 		if d.LeftAt.After(d.JoinedAt) {
 			p.Stints = append(p.Stints, Stint{JoinedAt: d.JoinedAt, LeftAt: d.LeftAt})
-			p.PresentS += int64(d.LeftAt.Sub(d.JoinedAt) / time.Second)
+			present[d.UserID] += d.LeftAt.Sub(d.JoinedAt)
 		}
 	}
 	for i := range sum.Participants {
@@ -211,7 +210,8 @@ func (s *service) buildSummary(r *sessionRow, st *liveState, t totals) *Summary 
 				p.HeartRate = &HeartRate{Avg: int(math.Round(float64(u.HRSum) / float64(u.HRCount))), Max: u.HRMax}
 			}
 		}
-		p.Workout = s.workouts != nil && len(p.Stints) > 0 && time.Duration(p.PresentS)*time.Second >= s.minWorkout
+		p.PresentS = int64(present[p.UserID] / time.Second)
+		p.Workout = s.workouts != nil && present[p.UserID] >= s.minWorkout
 	}
 	// Longest present first, as a results board reads.
 	slices.SortStableFunc(sum.Participants, func(a, b SummaryParticipant) int { return cmp.Compare(b.PresentS, a.PresentS) })

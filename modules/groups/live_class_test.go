@@ -154,12 +154,16 @@ func TestLiveClass(t *testing.T) {
 			board = data[struct {
 				Entries []groups.LeaderEntry `json:"entries"`
 			}](t, f)
-			if len(board.Entries) == 3 && board.Entries[0].Reps == 18 && board.Entries[1].HeartRate == 110 {
-				break
+			hr := map[string]int{}
+			for _, x := range board.Entries {
+				hr[x.UserID] = x.HeartRate
+			}
+			if len(board.Entries) == 3 && board.Entries[0].Reps == 18 && hr[e.b.ID] == 110 {
+				break // every update is in
 			}
 		}
 		assert.Equal(t, groups.LeaderEntry{Rank: 1, UserID: e.a.ID, Reps: 18, HeartRate: 130, Exercise: "Squat"}, board.Entries[0])
-		assert.Equal(t, e.b.ID, board.Entries[1].UserID)
+		assert.Equal(t, 3, board.Entries[2].Rank)
 	})
 
 	t.Run("end_summary_and_workouts", func(t *testing.T) {

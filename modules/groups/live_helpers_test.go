@@ -12,11 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/gorilla/websocket"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fitloop/fitloop/modules/groups"
 	"github.com/fitloop/fitloop/platform/bus"
+	"github.com/fitloop/fitloop/platform/cache"
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/database/dbtest"
@@ -86,27 +89,43 @@ func newLiveEnvOn(tb testing.TB, db *database.DB) *liveEnv {
 	tb.Helper()
 	e := newEnvOn(tb, db) // users and tokens; its module runs on a fake clock and is not used
 	b := bus.NewMemoryBuffer(4096)
+	tb.Cleanup(func() { _ = b.Close() })
+	le := &liveEnv{env: e, blocks: &fakeBlocks{blocked: map[[2]string]bool{}},
+		workouts: &fakeWorkouts{got: map[string]groups.WorkoutRecord{}}}
+	r := le.replica(tb, db, b, nil, nil)
+	e.mod, e.h, e.clock, le.ws = r.mod, r.engine, nil, r.ws
+	return le
+}
+
+// replica is one fitloop process's live side: its groups module, hub,
+// job queue and HTTP server.
+type replica struct {
+	mod    *groups.Module
+	engine *gin.Engine
+	ws     string
+}
+
+// replica starts a server on db whose hub uses b (and, with Redis, rc for
+// the room logs) and whose live state is in c (nil: its own memory).
+func (e *liveEnv) replica(tb testing.TB, db *database.DB, b bus.Bus, rc goredis.UniversalClient, c cache.Cache) *replica {
+	tb.Helper()
 	log := slog.New(slog.DiscardHandler)
-	hub, err := realtime.New(realtime.Options{Auth: e.auth, Bus: b, RatePerSecond: 1000, Burst: 1000, Log: log})
+	hub, err := realtime.New(realtime.Options{Auth: e.auth, Bus: b, Redis: rc, RatePerSecond: 1000, Burst: 1000, Log: log})
 	require.NoError(tb, err)
-	blocks := &fakeBlocks{blocked: map[[2]string]bool{}}
 	cfg := config.Default().Jobs
 	cfg.PollInterval = 20 * time.Millisecond
 	queue, err := jobs.New(jobs.Deps{DB: db, Config: cfg, Log: log})
 	require.NoError(tb, err)
-	workouts := &fakeWorkouts{got: map[string]groups.WorkoutRecord{}}
-	mod, err := groups.New(groups.Deps{DB: db, Users: e.users, Catalog: fakeCatalog{}, Log: log,
-		Hub: hub, Grace: liveGrace, Blocks: blocks, Workouts: workouts, Jobs: queue, MinWorkout: time.Millisecond})
+	mod, err := groups.New(groups.Deps{DB: db, Users: e.users, Catalog: fakeCatalog{}, Log: log, Hub: hub, Cache: c,
+		Grace: liveGrace, Blocks: e.blocks, Workouts: e.workouts, Jobs: queue})
 	require.NoError(tb, err)
 	require.NoError(tb, queue.Start(context.Background()))
-	tb.Cleanup(func() { _ = queue.Stop(context.Background()) })
 	engine := httpx.NewEngine(log, httpx.Options{MaxBodyBytes: 8 << 10})
 	mod.RegisterRoutes(engine.Group(api), e.auth)
 	engine.GET(api+"/ws", hub.Handler())
 	srv := httptest.NewServer(engine)
-	tb.Cleanup(func() { _ = hub.Close(); srv.Close(); _ = b.Close() })
-	e.mod, e.h, e.clock = mod, engine, nil
-	return &liveEnv{env: e, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + api + "/ws", blocks: blocks, workouts: workouts}
+	tb.Cleanup(func() { _ = queue.Stop(context.Background()); _ = hub.Close(); srv.Close() })
+	return &replica{mod: mod, engine: engine, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + api + "/ws"}
 }
 
 // frame is any server → client message.
@@ -128,8 +147,14 @@ type client struct {
 
 func (e *liveEnv) dial(tb testing.TB, u *user) *client {
 	tb.Helper()
+	return dialURL(tb, e.ws, u)
+}
+
+// dialURL opens u's socket on the server at url.
+func dialURL(tb testing.TB, url string, u *user) *client {
+	tb.Helper()
 	hdr := http.Header{"Authorization": {"Bearer " + u.Token}}
-	ws, resp, err := websocket.DefaultDialer.Dial(e.ws, hdr)
+	ws, resp, err := websocket.DefaultDialer.Dial(url, hdr)
 	require.NoError(tb, err)
 	_ = resp.Body.Close()
 	tb.Cleanup(func() { _ = ws.Close() })

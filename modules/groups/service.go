@@ -42,9 +42,7 @@ func newService(d Deps) *service {
 	if d.Workouts != nil && d.Jobs != nil {
 		s.workouts, s.jobs = d.Workouts, d.Jobs
 	}
-	if s.minWorkout <= 0 {
-		s.minWorkout = DefaultMinWorkout
-	}
+	s.minWorkout = max(s.minWorkout, time.Second) // activity needs a second at least
 	if s.live.cache == nil {
 		s.live.cache = cache.NewMemory()
 	}

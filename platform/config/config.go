@@ -22,6 +22,17 @@ type Config struct {
 	Sagas    Sagas    `yaml:"sagas"`
 	Mongo    Mongo    `yaml:"mongo"`
 	Activity Activity `yaml:"activity"`
+	Groups   Groups   `yaml:"groups"`
+}
+
+// Groups configures live group sessions.
+type Groups struct {
+	// Grace is how long a participant whose connection dropped has to come
+	// back before they have left, and an empty session before it ends.
+	Grace time.Duration `yaml:"grace"`
+	// MinWorkout is the least time present in a session that earns a
+	// workout when it ends (0: every participant).
+	MinWorkout time.Duration `yaml:"min_workout"`
 }
 
 // Mongo configures the optional MongoDB (a replica set in production) that
@@ -206,6 +217,7 @@ func Default() Config {
 		Mongo: Mongo{Database: "fitloop", Timeout: 10 * time.Second,
 			BreakerFailures: 5, BreakerCooldown: 5 * time.Second},
 		Activity: Activity{Store: "sql", MaxSamples: 10_000, MaxBodyBytes: 4 << 20},
+		Groups:   Groups{Grace: 30 * time.Second, MinWorkout: time.Minute},
 		Sagas: Sagas{Lease: 30 * time.Second, ResumeInterval: 15 * time.Second, CompensationAttempts: 5,
 			BackoffBase: time.Second, Retention: 30 * 24 * time.Hour},
 		Auth: Auth{

@@ -64,6 +64,12 @@ func (c *Config) Validate() error {
 	if c.Activity.MaxBodyBytes < 1024 {
 		bad("activity.max_body_bytes", "must be at least 1024")
 	}
+	if c.Groups.Grace < time.Second || c.Groups.Grace > 10*time.Minute {
+		bad("groups.grace", "must be 1s to 10m")
+	}
+	if c.Groups.MinWorkout < 0 || c.Groups.MinWorkout > 24*time.Hour {
+		bad("groups.min_workout", "must be 0 to 24h")
+	}
 	if c.Mongo.Timeout <= 0 {
 		bad("mongo.timeout", "must be a positive duration")
 	}
