@@ -180,7 +180,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	}
 	a.groups, err = groups.New(groups.Deps{DB: a.db, Users: usersForGroups{a}, Catalog: a.activity, Log: log,
 		Idempotent: idempotent, Hub: a.hub, Cache: a.cache, Workouts: usersForGroups{a}, Jobs: a.queue,
-		Grace: cfg.Groups.Grace, MinWorkout: cfg.Groups.MinWorkout})
+		Grace: cfg.Groups.Grace, MinWorkout: cfg.Groups.MinWorkout, Replica: server.ReplicaID()})
 	if err != nil {
 		return nil, err
 	}
@@ -315,6 +315,7 @@ func (a *app) close() error {
 		}
 	}
 	closeIf(a.activity != nil, a.activity.Close)
+	closeIf(a.groups != nil, a.groups.Close)
 	closeIf(a.hub != nil, func() error { return a.hub.Close() })
 	closeIf(a.bus != nil, func() error { return a.bus.Close() })
 	closeIf(a.redis != nil, func() error { return a.redis.Close() })

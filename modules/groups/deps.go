@@ -75,9 +75,11 @@ type Deps struct {
 	Hub liveHub
 	// Cache holds live sessions' shared state (default: this process's
 	// memory, one replica); with Redis every replica shares it.
-	Cache  cache.Cache
-	Blocks Blocks        // default NopBlocks
-	Grace  time.Duration // default DefaultGrace
+	Cache cache.Cache
+	// Replica names this process among the replicas (default: a random id).
+	Replica string
+	Blocks  Blocks        // default NopBlocks
+	Grace   time.Duration // default DefaultGrace
 	// Workouts and Jobs, together, give each participant of an ended
 	// session a workout; nil: none are recorded.
 	Workouts Workouts

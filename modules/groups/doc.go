@@ -20,36 +20,63 @@
 //
 // Routes (under /api/v1, all signed in): POST and GET /groups/sessions,
 // GET /groups/sessions/{session_id}, POST /groups/sessions/{session_id}/end,
-// POST /groups/sessions/{session_id}/invites; POST /meetings,
+// POST /groups/sessions/{session_id}/invites,
+// GET /groups/sessions/{session_id}/summary; POST /meetings,
 // GET/PUT/DELETE /meetings/{meeting_id}. A session or meeting the caller may
 // not see answers 404; one they may see but not change answers 403.
 //
 // Live protocol (live*.go), on the realtime hub's /api/v1/ws: join_session
 // {session_id, last_seq?} (refused with an error frame, connection kept, for
 // a session the caller may not see, that is full, not started or ended, or
-// whose host blocked them), leave_session, chat_message {message} (1–1,000
-// characters, 10 per 10 s per user). Every message is decoded strictly, with
-// the HTTP API's error codes (httpx.DecodeStrict), and a user_id in it must
-// be the caller's. The joiner gets session_state (host,
-// participants longest present first, the last 50 chat lines); the room gets
-// participant_joined, participant_left {reason}, host_changed (the longest
-// present participant when the host leaves), chat_message and
-// session_ended, each with the room's seq. A socket that drops leaves its
-// participant away: a rejoin with last_seq within the grace period (30 s)
-// replays what was missed and resumes silently; otherwise they leave
-// (reason connection_lost). A session empty for the grace period ends
-// (end_reason empty).
+// whose host blocked them), leave_session, chat_message (live_chat.go),
+// exercise_update with the leaderboard (live_exercise.go), vote_start and
+// vote_cast (live_votes.go, host only to start), timer_start, timer_pause,
+// timer_reset (live_timer.go, host only), media_state and signal
+// (live_media.go). Every message is decoded strictly, with the HTTP API's
+// error codes (httpx.DecodeStrict), and a user_id in it must be the
+// caller's. The joiner gets session_state (host, participants longest
+// present first, the last 50 chat lines, open votes with their own ballot,
+// the timer); the room gets participant_joined, participant_left {reason},
+// host_changed (the longest present participant when the host leaves),
+// chat_message, vote_opened/vote_tally/vote_closed, timer_state,
+// media_state, leaderboard and session_ended, each with the room's seq.
+// signal goes to its one addressee and exercise_update to the host and the
+// sender, as addressed room events (realtime.Hub.PublishRoomTo): in the
+// room's order, replayed on resume, a gap in everyone else's seq. The
+// leaderboard and vote tallies are coalesced (coalesce in live_exercise.go):
+// whichever replica counts a window's key first sends one at the window's
+// end, so a class of 50 sending an update a second makes 50 frames a second
+// to the host and one leaderboard a second to each participant, not 2,500.
+// A socket that drops leaves its participant away: a rejoin with last_seq
+// within the grace period (groups.grace, 30 s) replays what was missed and
+// resumes silently; otherwise they leave (reason connection_lost). A
+// session empty for the grace period ends (end_reason empty).
 //
-// Live state (who is present, the host, recent chat) is one document per
-// session in platform/cache changed only through cache.Update, so with
-// Redis every replica shares it and no change is lost to a race; events go
-// through the hub's rooms, ordered by seq across replicas. Chat is also
-// stored whole in groups_chat. The cron job groups.end_due (every minute)
-// records the end of sessions past their ends_at (until it runs they read
-// as ended) and applies the grace period on behalf of replicas that are
-// gone. Votes, the shared timer, exercise updates, signaling and session
-// summaries are the next step.
+// Live state (who is present on which replica, the host, recent chat, votes,
+// the timer) is one document per session in platform/cache changed only
+// through cache.Update, so with Redis every replica shares it and no change
+// is lost to a race; exercise totals are a second document per session, so
+// that a class's updates do not contend with joins and chat. Chat is also
+// stored whole in groups_chat. Each replica with a hub writes a heartbeat
+// key every 10 s (live_replica.go). The cron job groups.end_due (every
+// minute) records the end of sessions past their ends_at (until it runs they
+// read as ended), applies the grace period, closes votes and timers past due
+// on behalf of replicas that are gone, writes off the sockets of replicas
+// whose heartbeat expired, and writes summaries a stopped replica left
+// unwritten.
+//
+// The end (end.go): whichever replica ends a session freezes its state
+// (Ended: later changes are refused), builds the summary (stints per
+// participant, exercise totals, heart rate, vote results) and writes it to
+// groups_summaries, with groups_summary_members and one groups.session_workout
+// job per participant present at least MinWorkout, in one transaction; the
+// job records the workout through the Workouts interface (the activity
+// module, idempotent per session and user). The transcript is read from
+// groups_chat with the summary. EraseAccount (the users module's
+// AccountEraser) cancels the user's meetings, ends the sessions they host,
+// and deletes their chat lines, invites, attendance and part in summaries.
 //
 // Needs (deps.go): the users module (Exists) to check invitees and
-// attendees; the activity module's workout catalog.
+// attendees; the activity module's workout catalog and RecordGroupWorkout;
+// the job queue; the realtime hub and the cache.
 package groups

@@ -360,6 +360,7 @@ func (s *service) endDue(ctx context.Context) error {
 			break
 		}
 	}
+	live := &liveness{s: s, known: map[string]bool{}}
 	for after := ""; ; {
 		ids, err := s.st.liveIDs(ctx, s.now(), after, page)
 		if err != nil {
@@ -369,7 +370,7 @@ func (s *service) endDue(ctx context.Context) error {
 			break
 		}
 		for _, id := range ids {
-			s.sweep(ctx, id)
+			s.sweep(ctx, id, live)
 		}
 		after = ids[len(ids)-1]
 	}
@@ -383,9 +384,9 @@ func (s *service) endDue(ctx context.Context) error {
 	return err
 }
 
-// sweep applies the grace period to one live session's state and closes
-// what is past due.
-func (s *service) sweep(ctx context.Context, sessionID string) {
+// sweep applies the grace period to one live session's state, writes off
+// the sockets of stopped replicas and closes what is past due.
+func (s *service) sweep(ctx context.Context, sessionID string, live *liveness) {
 	st, err := s.live.read(ctx, sessionID)
 	if err != nil || st == nil || st.Ended {
 		return
@@ -394,6 +395,12 @@ func (s *service) sweep(ctx context.Context, sessionID string) {
 	for id, p := range st.Participants {
 		if p.AwaySince != nil && now.Sub(*p.AwaySince) >= s.grace {
 			s.expire(ctx, sessionID, id)
+			continue
+		}
+		for replica := range p.Sockets {
+			if !live.alive(ctx, replica) {
+				s.writeOff(ctx, sessionID, id, replica)
+			}
 		}
 	}
 	s.closeDueVotes(ctx, sessionID, st)

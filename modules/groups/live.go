@@ -180,14 +180,15 @@ func (s *service) onJoin(ctx context.Context, c *realtime.Conn, raw json.RawMess
 			return errNoChange
 		}
 		if pr != nil { // another socket, or back within the grace period
-			pr.Conns++
-			pr.AwaySince = nil
+			pr.addSocket(s.replica)
 			return nil
 		}
 		if len(st.Participants) >= r.Capacity {
 			return ErrSessionFull
 		}
-		st.Participants[p.UserID] = &presence{JoinedAt: now, Conns: 1}
+		pr = &presence{JoinedAt: now}
+		pr.addSocket(s.replica)
+		st.Participants[p.UserID] = pr
 		st.EmptySince = nil
 		newcomer = true
 		return nil
@@ -261,8 +262,8 @@ func (s *service) leave(ctx context.Context, c *realtime.Conn, reason string) {
 		if pr == nil {
 			return errNoChange
 		}
-		pr.Conns = max(pr.Conns-1, 0)
-		if pr.Conns > 0 {
+		pr.dropSocket(s.replica)
+		if pr.conns() > 0 {
 			return nil
 		}
 		if reason == LeftDropped {

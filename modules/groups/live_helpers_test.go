@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -38,6 +39,8 @@ type liveEnv struct {
 	ws       string // the WebSocket URL
 	blocks   *fakeBlocks
 	workouts *fakeWorkouts
+	// redisAddr is the Redis of twoReplicas, "" otherwise.
+	redisAddr string
 }
 
 // fakeWorkouts is the activity module as groups sees it: it keeps what it
@@ -100,6 +103,7 @@ func newLiveEnvOn(tb testing.TB, db *database.DB) *liveEnv {
 // replica is one fitloop process's live side: its groups module, hub,
 // job queue and HTTP server.
 type replica struct {
+	id     string
 	mod    *groups.Module
 	engine *gin.Engine
 	ws     string
@@ -116,7 +120,8 @@ func (e *liveEnv) replica(tb testing.TB, db *database.DB, b bus.Bus, rc goredis.
 	cfg.PollInterval = 20 * time.Millisecond
 	queue, err := jobs.New(jobs.Deps{DB: db, Config: cfg, Log: log})
 	require.NoError(tb, err)
-	mod, err := groups.New(groups.Deps{DB: db, Users: e.users, Catalog: fakeCatalog{}, Log: log, Hub: hub, Cache: c,
+	id := uuid.NewString()
+	mod, err := groups.New(groups.Deps{DB: db, Users: e.users, Catalog: fakeCatalog{}, Log: log, Hub: hub, Cache: c, Replica: id,
 		Grace: liveGrace, Blocks: e.blocks, Workouts: e.workouts, Jobs: queue})
 	require.NoError(tb, err)
 	require.NoError(tb, queue.Start(context.Background()))
@@ -124,8 +129,8 @@ func (e *liveEnv) replica(tb testing.TB, db *database.DB, b bus.Bus, rc goredis.
 	mod.RegisterRoutes(engine.Group(api), e.auth)
 	engine.GET(api+"/ws", hub.Handler())
 	srv := httptest.NewServer(engine)
-	tb.Cleanup(func() { _ = queue.Stop(context.Background()); _ = hub.Close(); srv.Close() })
-	return &replica{mod: mod, engine: engine, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + api + "/ws"}
+	tb.Cleanup(func() { _ = queue.Stop(context.Background()); _ = hub.Close(); srv.Close(); _ = mod.Close() })
+	return &replica{id: id, mod: mod, engine: engine, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + api + "/ws"}
 }
 
 // frame is any server → client message.

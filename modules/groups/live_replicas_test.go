@@ -2,6 +2,7 @@ package groups_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ func twoReplicas(t *testing.T) (*liveEnv, *replica, *replica) {
 	db := dbtest.New(t)
 	addr := testkit.Redis(t)
 	le := &liveEnv{env: newEnvOn(t, db), blocks: &fakeBlocks{blocked: map[[2]string]bool{}},
-		workouts: &fakeWorkouts{got: map[string]groups.WorkoutRecord{}}}
+		workouts: &fakeWorkouts{got: map[string]groups.WorkoutRecord{}}, redisAddr: addr}
 	start := func() *replica {
 		client := goredis.NewClient(&goredis.Options{Addr: addr})
 		b := bus.NewRedis(client, nil)
@@ -135,4 +136,34 @@ func TestLiveAcrossTwoReplicas(t *testing.T) {
 		assert.Len(t, sum.Participants, 3)
 		require.Eventually(t, func() bool { return len(e.workouts.recorded()) == 3 }, 10*time.Second, 20*time.Millisecond)
 	})
+}
+
+// A replica that stops without closing its sockets (killed) leaves its
+// participants present in the shared state; the end_due sweep writes them
+// off once its heartbeat has expired, and they leave after the grace period.
+func TestLiveAStoppedReplicasParticipantsLeave(t *testing.T) {
+	t.Parallel()
+	e, ra, rb := twoReplicas(t)
+	s := e.session(t, e.host, nil)
+	host, a := dialURL(t, ra.ws, e.host), dialURL(t, rb.ws, e.a)
+	host.join(s.ID)
+	a.join(s.ID)
+
+	// B "dies": its heartbeat stops and expires (deleted here rather than
+	// waited for), while a's socket stays counted on it.
+	require.NoError(t, rb.mod.Close())
+	client := goredis.NewClient(&goredis.Options{Addr: e.redisAddr})
+	t.Cleanup(func() { _ = client.Close() })
+	keys, err := client.Keys(t.Context(), "*groups:replica:*").Result() // under the cache's prefix
+	require.NoError(t, err)
+	require.Len(t, keys, 2, "both replicas beat")
+	for _, k := range keys {
+		if !strings.HasSuffix(k, "groups:replica:"+ra.id) {
+			require.NoError(t, client.Del(t.Context(), k).Err())
+		}
+	}
+
+	require.NoError(t, ra.mod.EndDue().Run(t.Context()))
+	left := host.next(groups.EvLeft) // after the grace period, by the timer the sweep set
+	assert.Equal(t, map[string]any{"user_id": e.a.ID, "reason": groups.LeftDropped}, data[map[string]any](t, left))
 }

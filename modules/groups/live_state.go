@@ -33,11 +33,40 @@ type liveState struct {
 
 // presence is one participant's current stint.
 type presence struct {
-	JoinedAt  time.Time  `json:"joined_at"`
-	Conns     int        `json:"conns"`                // open sockets in the session, every replica
-	AwaySince *time.Time `json:"away_since,omitempty"` // all sockets dropped: left after the grace period
-	Camera    bool       `json:"camera"`
-	Mic       bool       `json:"mic"`
+	JoinedAt time.Time `json:"joined_at"`
+	// Sockets counts their open sockets in the session per replica id, so
+	// that the sockets of a replica that stopped can be written off.
+	Sockets   map[string]int `json:"sockets"`
+	AwaySince *time.Time     `json:"away_since,omitempty"` // all sockets dropped: left after the grace period
+	Camera    bool           `json:"camera"`
+	Mic       bool           `json:"mic"`
+}
+
+// conns counts a participant's open sockets on every replica.
+func (p *presence) conns() int {
+	n := 0
+	for _, c := range p.Sockets {
+		n += c
+	}
+	return n
+}
+
+// addSocket counts one more socket on replica.
+func (p *presence) addSocket(replica string) {
+	if p.Sockets == nil {
+		p.Sockets = map[string]int{}
+	}
+	p.Sockets[replica]++
+	p.AwaySince = nil
+}
+
+// dropSocket counts one socket less on replica.
+func (p *presence) dropSocket(replica string) {
+	if p.Sockets[replica] <= 1 {
+		delete(p.Sockets, replica)
+		return
+	}
+	p.Sockets[replica]--
 }
 
 // stint is a participant's time in the session from joining to leaving.

@@ -39,6 +39,12 @@ func (m *Module) EraseAccount(ctx context.Context, userID string) error {
 	return m.svc.EraseAccount(ctx, userID)
 }
 
+// Close stops the module's heartbeat (see live_replica.go).
+func (m *Module) Close() error {
+	m.svc.stopHeartbeat()
+	return nil
+}
+
 // Service returns the module's contract.
 func (m *Module) Service() Service { return m.svc }
 

@@ -31,6 +31,10 @@ type service struct {
 	workouts   Workouts
 	jobs       Jobs
 	minWorkout time.Duration
+	// replica names this process in the live state; its heartbeat runs
+	// while the module serves a hub.
+	replica        string
+	hbStop, hbDone chan struct{}
 }
 
 var _ Service = (*service)(nil)
@@ -38,7 +42,10 @@ var _ Service = (*service)(nil)
 func newService(d Deps) *service {
 	s := &service{st: store{db: d.DB}, users: d.Users, catalog: d.Catalog, log: d.Log, clock: d.Clock,
 		hub: d.Hub, live: &live{cache: d.Cache}, blocks: d.Blocks, grace: d.Grace,
-		sockets: &sockets{m: map[*realtime.Conn]string{}}, minWorkout: d.MinWorkout}
+		sockets: &sockets{m: map[*realtime.Conn]string{}}, minWorkout: d.MinWorkout, replica: d.Replica}
+	if s.replica == "" {
+		s.replica = uuid.NewString()
+	}
 	if d.Workouts != nil && d.Jobs != nil {
 		s.workouts, s.jobs = d.Workouts, d.Jobs
 	}
@@ -69,6 +76,9 @@ func newService(d Deps) *service {
 	}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	if s.hub != nil {
+		s.startHeartbeat()
 	}
 	return s
 }
