@@ -185,3 +185,15 @@ func TestListSessionsByStateAndPage(t *testing.T) {
 		)
 	})
 }
+
+// An id that cannot be stored (not a UUID, a NUL byte that PostgreSQL
+// refuses) is a 404 like any unknown one, never a 500.
+func TestMalformedIDsAreNotFound(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		for _, id := range []string{"%00", "x%00", "not-a-uuid"} {
+			e.do(t, as("", http.MethodGet, api+"/groups/sessions/"+id, e.a.Token, nil, http.StatusNotFound, "session_not_found"))
+			e.do(t, as("", http.MethodGet, api+"/groups/sessions/"+id+"/summary", e.a.Token, nil, http.StatusNotFound, "session_not_found"))
+			e.do(t, as("", http.MethodGet, api+"/meetings/"+id, e.a.Token, nil, http.StatusNotFound, "meeting_not_found"))
+		}
+	})
+}

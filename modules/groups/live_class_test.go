@@ -25,11 +25,7 @@ func types(fs []frame) []string {
 func TestLiveClass(t *testing.T) {
 	t.Parallel()
 	e := newLiveEnv(t)
-	s := e.session(t, e.host, nil)
-	host, a, b := e.dial(t, e.host), e.dial(t, e.a), e.dial(t, e.b)
-	host.join(s.ID)
-	a.join(s.ID)
-	b.join(s.ID)
+	s, host, a, b := e.class(t)
 	for _, c := range []*client{host, a} { // they all know b is in
 		for data[map[string]any](t, c.next(groups.EvJoined))["user_id"] != e.b.ID {
 		}

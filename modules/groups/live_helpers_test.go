@@ -243,3 +243,15 @@ func data[T any](tb testing.TB, f frame) T {
 	require.NoError(tb, json.Unmarshal(f.Data, &v))
 	return v
 }
+
+// class opens a public session hosted by e.host and joins the host, a
+// and b to it, in that order.
+func (e *liveEnv) class(tb testing.TB) (s groups.Session, host, a, b *client) {
+	tb.Helper()
+	s = e.session(tb, e.host, nil)
+	host, a, b = e.dial(tb, e.host), e.dial(tb, e.a), e.dial(tb, e.b)
+	for _, c := range []*client{host, a, b} {
+		c.join(s.ID)
+	}
+	return s, host, a, b
+}

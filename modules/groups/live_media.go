@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/realtime"
@@ -87,6 +88,8 @@ func (s *service) onSignal(ctx context.Context, c *realtime.Conn, raw json.RawMe
 		return invalid("kind must be offer, answer or candidate.")
 	case len(m.Data) == 0 || string(m.Data) == "null":
 		return invalid("signal needs data.")
+	case !utf8.Valid(m.Data): // passed on as it came: a peer's browser would drop the socket
+		return invalid("data must be UTF-8 JSON.")
 	case len(m.Data) > MaxSignalBytes:
 		return apperr.E(apperr.Invalid, "signal_too_large", fmt.Sprintf("data may be at most %d bytes.", MaxSignalBytes))
 	case m.ToUserID == "" || m.ToUserID == userID:

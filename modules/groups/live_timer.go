@@ -83,6 +83,9 @@ func (s *service) onTimerStart(ctx context.Context, c *realtime.Conn, raw json.R
 	if err := decode(c, raw, &m); err != nil {
 		return err
 	}
+	if _, err := s.joined(c); err != nil {
+		return err
+	}
 	if m.DurationS != nil && (*m.DurationS < 1 || *m.DurationS > MaxTimerSecs) {
 		return invalid(fmt.Sprintf("duration_s must be 1 to %d seconds.", MaxTimerSecs))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -77,6 +78,9 @@ func (r *meetingRow) normalize() {
 }
 
 func (st store) session(q *gorm.DB, id string) (*sessionRow, error) {
+	if uuid.Validate(id) != nil { // nothing else is stored; PostgreSQL refuses a NUL
+		return nil, ErrSessionNotFound
+	}
 	var r sessionRow
 	if err := q.Where("id = ?", id).Take(&r).Error; err != nil {
 		if database.IsNotFound(err) {
@@ -196,6 +200,9 @@ func (st store) meetingForUpdate(tx *gorm.DB, id string) (*meetingRow, error) {
 }
 
 func (st store) meeting(q *gorm.DB, id string) (*meetingRow, error) {
+	if uuid.Validate(id) != nil {
+		return nil, ErrMeetingNotFound
+	}
 	var r meetingRow
 	if err := q.Where("id = ?", id).Take(&r).Error; err != nil {
 		if database.IsNotFound(err) {
