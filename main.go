@@ -160,7 +160,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	if a.queue, err = jobs.New(jobs.Deps{DB: a.db, Config: cfg.Jobs, Log: log, Metrics: a.metrics}); err != nil {
 		return nil, err
 	}
-	if a.hub, err = newHub(cfg, log, a); err != nil {
+	// The hub authenticates through the users module, built after it (the
+	// module closes revoked sessions' sockets through the hub): late-bound.
+	a.hub, err = realtime.New(realtime.Options{Auth: auth.AuthenticatorFunc(func(ctx context.Context, cred string) (*auth.Principal, error) {
+		return a.users.Authenticator().Authenticate(ctx, cred)
+	}), Bus: a.bus, Redis: a.redis.Universal(), AllowedOrigins: cfg.HTTP.CORSOrigins, Log: log, Metrics: a.metrics})
+	if err != nil {
 		return nil, err
 	}
 	idempotent := idempotency.Middleware(a.db, cfg.HTTP.IdempotencyTTL, nil)
@@ -260,8 +265,7 @@ func (u usersForActivity) ActiveGoals(ctx context.Context, q activity.GoalQuery)
 	return out, err
 }
 
-// usersForGroups tells the groups module which accounts are live and
-// records its sessions' workouts in the activity module.
+// usersForGroups tells groups which accounts are live and records workouts.
 type usersForGroups struct{ a *app }
 
 func (u usersForGroups) Exists(ctx context.Context, userID string) error {
@@ -290,22 +294,6 @@ func (a activityForUsers) GoalSet(ctx context.Context, key string, g users.Plann
 		Period: g.Period, TargetValue: g.TargetValue})
 }
 
-// newHub builds the realtime hub. It authenticates through the users module,
-// which is built after it (the module closes revoked sessions' sockets
-// through the hub), hence the late-bound authenticator.
-func newHub(cfg config.Config, log *slog.Logger, a *app) (*realtime.Hub, error) {
-	opt := realtime.Options{
-		Auth: auth.AuthenticatorFunc(func(ctx context.Context, credential string) (*auth.Principal, error) {
-			return a.users.Authenticator().Authenticate(ctx, credential)
-		}),
-		Bus: a.bus, AllowedOrigins: cfg.HTTP.CORSOrigins, Log: log, Metrics: a.metrics,
-	}
-	if a.redis != nil {
-		opt.Redis = a.redis.Client
-	}
-	return realtime.New(opt)
-}
-
 // close releases what newApp opened, in reverse order.
 func (a *app) close() error {
 	var errs []error
@@ -316,7 +304,7 @@ func (a *app) close() error {
 	}
 	closeIf(a.activity != nil, a.activity.Close)
 	closeIf(a.groups != nil, a.groups.Close)
-	closeIf(a.hub != nil, func() error { return a.hub.Close() })
+	closeIf(a.hub != nil, a.hub.Close)
 	closeIf(a.bus != nil, func() error { return a.bus.Close() })
 	closeIf(a.redis != nil, func() error { return a.redis.Close() })
 	closeIf(a.mongo != nil, func() error { return a.mongo.Close(context.Background()) })

@@ -31,7 +31,7 @@ func ingest(cl *client, accts []account, c config) error {
 		next[w] += c.batch
 		var res struct{ Accepted, Duplicates int64 }
 		if r.request(func() error {
-			return cl.do("POST", "/users/"+accts[w].UserID+"/metrics", accts[w].Token, bufs[w], &res)
+			return cl.Do("POST", "/users/"+accts[w].UserID+"/metrics", accts[w].Token, bufs[w], &res)
 		}) {
 			r.samples += res.Accepted
 			r.dups += res.Duplicates

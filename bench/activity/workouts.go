@@ -27,7 +27,7 @@ func seedWorkouts(cl *client, a account, n, conns int) error {
 					"start_time":   now.Add(-time.Duration(i+1) * time.Hour).Format(time.RFC3339),
 					"duration":     1800, "distance_km": 5.2, "avg_heart_rate": 140, "notes": "bench",
 				})
-				if err := cl.do("POST", "/users/"+a.UserID+"/workouts", a.Token, body, nil); err != nil {
+				if err := cl.Do("POST", "/users/"+a.UserID+"/workouts", a.Token, body, nil); err != nil {
 					err = fmt.Errorf("workout %d: %w", i, err)
 					failed.CompareAndSwap(nil, &err)
 				}
@@ -59,7 +59,7 @@ func seedHeart(cl *client, a account, days, conns int) error {
 			for first := int(next.Add(batch) - batch); first < total && failed.Load() == nil; first = int(next.Add(batch) - batch) {
 				buf = appendBatch(buf[:0], base, first, min(batch, total-first), 0, false)
 				var res struct{ Accepted int }
-				err := cl.do("POST", "/users/"+a.UserID+"/metrics", a.Token, buf, &res)
+				err := cl.Do("POST", "/users/"+a.UserID+"/metrics", a.Token, buf, &res)
 				if err == nil && res.Accepted != min(batch, total-first) {
 					err = fmt.Errorf("%d of %d accepted", res.Accepted, min(batch, total-first))
 				}
@@ -91,10 +91,10 @@ func startEnd(cl *client, accts []account, c config) error {
 		var started struct {
 			SessionID string `json:"session_id"`
 		}
-		if !r.request(func() error { return cl.do("POST", "/workouts/start", a.Token, bodies[w], &started) }) {
+		if !r.request(func() error { return cl.Do("POST", "/workouts/start", a.Token, bodies[w], &started) }) {
 			return errStop // an active workout left behind would fail every later start
 		}
-		if r.request(func() error { return cl.do("POST", "/workouts/"+started.SessionID+"/end", a.Token, nil, nil) }) {
+		if r.request(func() error { return cl.Do("POST", "/workouts/"+started.SessionID+"/end", a.Token, nil, nil) }) {
 			r.ops++
 		}
 		return nil

@@ -1,81 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fitloop/fitloop/bench/internal/apiclient"
 )
 
-// client is a keep-alive HTTP client of the fitloop API.
-type client struct {
-	api  string
-	http *http.Client
-}
+// The API client and its accounts are shared by the load tools.
+type (
+	client  = apiclient.Client
+	account = apiclient.Account
+)
 
-func newClient(api string, conns int) *client {
-	tr := &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2,
-		DisableCompression: true, IdleConnTimeout: time.Minute}
-	return &client{api: api, http: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}
-}
-
-// statusError is a non-2xx answer.
-type statusError struct {
-	status int
-	body   string
-}
-
-func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %.300s", e.status, e.body) }
-
-// do sends body (nil: none) and decodes a 2xx answer into out (nil: drop it).
-func (c *client) do(method, path, token string, body any, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.api+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		return &statusError{status: resp.StatusCode, body: string(b)}
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(b, out)
-}
-
-// account is one signed-in bench user.
-type account struct {
-	UserID string `json:"user_id"`
-	Token  string `json:"token"`
-}
+func newClient(api string, conns int) *client { return apiclient.New(api, conns, 2*time.Minute) }
 
 // createUsers makes out hold n accounts: it keeps those already there and
 // registers and signs in the rest, conc at a time (each costs the server
@@ -144,11 +87,11 @@ func cmpErr(a, b error) error {
 func signUp(c *client, name string) (account, error) {
 	const pw = "bench password 5 groups live"
 	email := name + "@bench.example.com"
-	if err := c.do("POST", "/users/register", "", map[string]string{"username": name, "email": email, "password": pw}, nil); err != nil {
+	if err := c.DoJSON("POST", "/users/register", "", map[string]string{"username": name, "email": email, "password": pw}, nil); err != nil {
 		return account{}, fmt.Errorf("register %s: %w", name, err)
 	}
 	var a account
-	if err := c.do("POST", "/users/login", "", map[string]string{"email": email, "password": pw}, &a); err != nil {
+	if err := c.DoJSON("POST", "/users/login", "", map[string]string{"email": email, "password": pw}, &a); err != nil {
 		return account{}, fmt.Errorf("login %s: %w", name, err)
 	}
 	if a.UserID == "" || a.Token == "" {
@@ -172,7 +115,7 @@ func createSession(c *client, a account, title string, capacity int) (string, er
 		SessionID string `json:"session_id"`
 		State     string `json:"state"`
 	}
-	err := c.do("POST", "/groups/sessions", a.Token, map[string]any{"title": title, "workout_type": "hiit",
+	err := c.DoJSON("POST", "/groups/sessions", a.Token, map[string]any{"title": title, "workout_type": "hiit",
 		"capacity": capacity, "visibility": "public"}, &out)
 	if err != nil {
 		return "", fmt.Errorf("create session: %w", err)
@@ -185,7 +128,7 @@ func createSession(c *client, a account, title string, capacity int) (string, er
 
 // endSession ends a session as its host.
 func endSession(c *client, a account, id string) error {
-	if err := c.do("POST", "/groups/sessions/"+id+"/end", a.Token, nil, nil); err != nil {
+	if err := c.DoJSON("POST", "/groups/sessions/"+id+"/end", a.Token, nil, nil); err != nil {
 		return fmt.Errorf("end session %s: %w", id, err)
 	}
 	return nil

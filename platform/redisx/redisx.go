@@ -125,6 +125,14 @@ func Open(cfg config.Redis, reg prometheus.Registerer) (*Redis, error) {
 	return r, nil
 }
 
+// Universal returns the client, or nil without Redis (a nil *Redis).
+func (r *Redis) Universal() goredis.UniversalClient {
+	if r == nil {
+		return nil
+	}
+	return r.Client
+}
+
 // Check is the /readyz check: nil when Redis answers a PING through the
 // breaker; otherwise an error naming the breaker state.
 func (r *Redis) Check(ctx context.Context) error {
