@@ -52,12 +52,17 @@
 // resumes silently; otherwise they leave (reason connection_lost). A
 // session empty for the grace period ends (end_reason empty).
 //
-// Live state (who is present on which replica, the host, recent chat, votes,
-// the timer) is one document per session in platform/cache changed only
-// through cache.Update, so with Redis every replica shares it and no change
-// is lost to a race; exercise totals are a second document per session, so
-// that a class's updates do not contend with joins and chat. Chat is also
-// stored whole in groups_chat. Each replica with a hub writes a heartbeat
+// Live state (who is present on which replica, the host, votes, the timer)
+// is one document per session in platform/cache changed only through
+// cache.Update, so with Redis every replica shares it and no change is lost
+// to a race. The frequent messages keep out of it: the recent chat is a
+// document of its own (the whole chat is in groups_chat), and each
+// participant's exercise totals are one more, so an update touches a few
+// hundred bytes and never races a classmate's. Chat and exercise updates
+// only read the state, and a replica decodes it again only when its bytes
+// changed (live_sockets.go). Leaderboards and vote tallies are coalesced in
+// wall-clock windows offset per session, so that a hundred classes do not
+// all send theirs at the same instant. Each replica with a hub writes a heartbeat
 // key every 10 s (live_replica.go). The cron job groups.end_due (every
 // minute) records the end of sessions past their ends_at (until it runs they
 // read as ended), applies the grace period, closes votes and timers past due

@@ -83,7 +83,8 @@ func (s *service) summarize(ctx context.Context, sessionID string) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.readTotals(ctx, sessionID)
+	ids := st.everyone()
+	t, err := s.readTotals(ctx, sessionID, ids)
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,10 @@ func (s *service) summarize(ctx context.Context, sessionID string) error {
 	if err := s.storeSummary(ctx, r, sum); err != nil {
 		return err
 	}
-	return s.live.cache.Delete(ctx, totalsPrefix+sessionID)
+	if err := s.live.cache.Delete(ctx, recentKey(sessionID)); err != nil {
+		return err
+	}
+	return s.dropTotals(ctx, sessionID, ids)
 }
 
 // endDue is the groups.end_due job: it ends the sessions past their

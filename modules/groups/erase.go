@@ -37,6 +37,21 @@ func (s *service) EraseAccount(ctx context.Context, userID string) error {
 			return err
 		}
 	}
+	// Their lines leave the recent chat of sessions still live (for the
+	// ended ones it is gone already).
+	var chatted []string
+	err = s.st.db.Read(ctx).Model(&chatRow{}).Distinct("session_id").Where("user_id = ?", userID).Pluck("session_id", &chatted).Error
+	if err != nil {
+		return err
+	}
+	for _, id := range chatted {
+		err := s.updateRecent(ctx, id, func(lines []ChatMessage) []ChatMessage {
+			return slices.DeleteFunc(lines, func(l ChatMessage) bool { return l.UserID == userID })
+		})
+		if err != nil {
+			return err
+		}
+	}
 	var summarized []string
 	err = s.st.db.Read(ctx).Model(&summaryMemberRow{}).Where("user_id = ?", userID).Pluck("session_id", &summarized).Error
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/fitloop/fitloop/platform/apperr"
@@ -48,34 +47,6 @@ type liveHub interface {
 	PublishRoomTo(ctx context.Context, room string, userIDs []string, typ string, data any) (uint64, error)
 	PublishUser(ctx context.Context, userID, typ string, data any) error
 	OnDisconnect(fn func(*realtime.Conn))
-}
-
-// sockets remembers which session each of this replica's sockets joined.
-type sockets struct {
-	mu sync.Mutex
-	m  map[*realtime.Conn]string
-}
-
-func (s *sockets) get(c *realtime.Conn) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, ok := s.m[c]
-	return id, ok
-}
-
-func (s *sockets) set(c *realtime.Conn, sessionID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[c] = sessionID
-}
-
-// take forgets c and returns the session it had joined.
-func (s *sockets) take(c *realtime.Conn) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, ok := s.m[c]
-	delete(s.m, c)
-	return id, ok
 }
 
 // invalid is a message whose fields decode but do not make sense; msg
@@ -203,8 +174,12 @@ func (s *service) onJoin(ctx context.Context, c *realtime.Conn, raw json.RawMess
 			return err
 		}
 	}
+	chat, err := s.recentLines(ctx, r.ID)
+	if err != nil { // joined all the same: the recent chat is only a courtesy
+		s.log.WarnContext(ctx, "groups: recent chat", "session_id", r.ID, "err", err)
+	}
 	snap := &snapshot{SessionID: r.ID, Title: r.Title, WorkoutType: r.WorkoutType, HostID: st.HostID,
-		State: StateLive, Participants: st.participants(), Chat: nonNil(st.Chat), Votes: []VoteOpened{}}
+		State: StateLive, Participants: st.participants(), Chat: chat, Votes: []VoteOpened{}}
 	for _, v := range st.Votes {
 		if !v.Closed {
 			snap.Votes = append(snap.Votes, v.opened(p.UserID))
@@ -220,13 +195,6 @@ func (s *service) onJoin(ctx context.Context, c *realtime.Conn, raw json.RawMess
 		s.publish(ctx, r.ID, EvJoined, map[string]any{"user_id": p.UserID, "joined_at": now})
 	}
 	return nil
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }
 
 func (s *service) onLeave(ctx context.Context, c *realtime.Conn, raw json.RawMessage) error {

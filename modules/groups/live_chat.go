@@ -31,7 +31,7 @@ type chatRow struct {
 func (chatRow) TableName() string { return "groups_chat" }
 
 // onChat stores a chat line (the whole transcript is kept for the
-// summary), adds it to the live state's recent chat and sends it to the
+// summary), adds it to the session's recent chat and sends it to the
 // room. Lines are 1 to MaxChat characters of text; each user may send
 // chatBurst of them every chatWindow in a session.
 func (s *service) onChat(ctx context.Context, c *realtime.Conn, raw json.RawMessage) error {
@@ -65,6 +65,15 @@ func (s *service) onChat(ctx context.Context, c *realtime.Conn, raw json.RawMess
 	if n > chatBurst {
 		return ErrChatRate
 	}
+	room, err := s.view(ctx, sessionID)
+	switch {
+	case err != nil:
+		return err
+	case room.Ended:
+		return ErrSessionEnded
+	case room.Participants[userID] == nil:
+		return ErrNotJoined // left meanwhile on another socket
+	}
 	line := ChatMessage{ID: newID(), UserID: userID, Message: text, SentAt: now}
 	err = s.st.db.Tx(ctx, func(tx *gorm.DB) error {
 		// A line sent as the session ends is refused, not kept in its
@@ -81,19 +90,46 @@ func (s *service) onChat(ctx context.Context, c *realtime.Conn, raw json.RawMess
 	if err != nil {
 		return err
 	}
-	_, _, err = s.live.update(ctx, sessionID, "", func(st *liveState) error {
-		if st.Participants[userID] == nil {
-			return ErrNotJoined // left meanwhile on another socket
-		}
-		st.Chat = append(st.Chat, line)
-		if len(st.Chat) > recentChat {
-			st.Chat = append([]ChatMessage(nil), st.Chat[len(st.Chat)-recentChat:]...)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.updateRecent(ctx, sessionID, func(lines []ChatMessage) []ChatMessage {
+		lines = append(lines, line)
+		return lines[max(0, len(lines)-recentChat):]
+	}); err != nil {
 		return err
 	}
 	s.publish(ctx, sessionID, EvChat, line)
 	return nil
+}
+
+// The recent chat a snapshot carries is a cache document of its own
+// beside the live state, so that a chat line does not rewrite every
+// participant's presence.
+func recentKey(sessionID string) string { return recentPrefix + sessionID }
+
+// updateRecent replaces a session's recent chat with what fn makes of it.
+func (s *service) updateRecent(ctx context.Context, sessionID string, fn func([]ChatMessage) []ChatMessage) error {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	_, err := s.live.cache.Update(ctx, recentKey(sessionID), stateTTL, func(cur []byte, ok bool) ([]byte, error) {
+		var lines []ChatMessage
+		if ok {
+			if err := json.Unmarshal(cur, &lines); err != nil {
+				return nil, err
+			}
+		}
+		if lines = fn(lines); len(lines) == 0 {
+			return nil, nil // nothing left: no document
+		}
+		return json.Marshal(lines)
+	})
+	return err
+}
+
+// recentLines returns a session's recent chat, oldest first.
+func (s *service) recentLines(ctx context.Context, sessionID string) ([]ChatMessage, error) {
+	lines := []ChatMessage{}
+	b, ok, err := s.live.cache.Get(ctx, recentKey(sessionID))
+	if err != nil || !ok {
+		return lines, err
+	}
+	return lines, json.Unmarshal(b, &lines)
 }

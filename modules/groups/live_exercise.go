@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"hash/fnv"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -39,9 +41,11 @@ type exerciseMsg struct {
 	HeartRate *int     `json:"heart_rate"`
 }
 
-// totals are a session's exercise totals per participant, one cache
-// document beside the live state (so that a class's updates do not
-// contend with joins and chat), kept for the leaderboard and the summary.
+// totals are a session's exercise totals by participant, read for the
+// leaderboard and the summary. Each participant's are a cache document of
+// their own (totalsKey), beside the live state, so that an update touches
+// one participant's few hundred bytes and never races a classmate's or a
+// join.
 type totals map[string]*userTotals
 
 // userTotals are one participant's totals. An exercise_update with reps
@@ -135,13 +139,6 @@ func (u *userTotals) reps() int {
 	return n
 }
 
-// roomView is the part of the live state an exercise update needs.
-type roomView struct {
-	HostID       string                     `json:"host_id"`
-	Participants map[string]json.RawMessage `json:"participants"`
-	Ended        bool                       `json:"ended"`
-}
-
 // onExercise adds a participant's set or heart rate to their totals,
 // sends it to the host (and the participant's other sockets) and has the
 // leaderboard sent within a second.
@@ -159,15 +156,9 @@ func (s *service) onExercise(ctx context.Context, c *realtime.Conn, raw json.Raw
 		return err
 	}
 	userID := c.Principal().UserID
-	b, ok, err := s.live.cache.Get(ctx, stateKey(sessionID))
+	room, err := s.view(ctx, sessionID)
 	if err != nil {
 		return err
-	}
-	var room roomView
-	if ok {
-		if err := json.Unmarshal(b, &room); err != nil {
-			return err
-		}
 	}
 	switch {
 	case room.Ended:
@@ -176,14 +167,7 @@ func (s *service) onExercise(ctx context.Context, c *realtime.Conn, raw json.Raw
 		return ErrNotJoined
 	}
 	var total int
-	err = s.updateTotals(ctx, sessionID, func(t totals) {
-		u := t[userID]
-		if u == nil {
-			u = &userTotals{}
-			t[userID] = u
-		}
-		total = u.add(name, &m)
-	})
+	err = s.updateTotals(ctx, sessionID, userID, func(u *userTotals) { total = u.add(name, &m) })
 	if err != nil {
 		return err
 	}
@@ -201,30 +185,57 @@ func (s *service) onExercise(ctx context.Context, c *realtime.Conn, raw json.Raw
 	})
 }
 
-func (s *service) updateTotals(ctx context.Context, sessionID string, fn func(totals)) error {
+func totalsKey(sessionID, userID string) string { return totalsPrefix + sessionID + ":" + userID }
+
+// updateTotals applies fn to one participant's totals.
+func (s *service) updateTotals(ctx context.Context, sessionID, userID string, fn func(*userTotals)) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	_, err := s.live.cache.Update(ctx, totalsPrefix+sessionID, stateTTL, func(cur []byte, ok bool) ([]byte, error) {
-		t := totals{}
+	_, err := s.live.cache.Update(ctx, totalsKey(sessionID, userID), stateTTL, func(cur []byte, ok bool) ([]byte, error) {
+		var u userTotals
 		if ok {
-			if err := json.Unmarshal(cur, &t); err != nil {
+			if err := json.Unmarshal(cur, &u); err != nil {
 				return nil, err
 			}
 		}
-		fn(t)
-		return json.Marshal(t)
+		fn(&u)
+		return json.Marshal(&u)
 	})
 	return err
 }
 
-// readTotals returns a session's totals (empty when none).
-func (s *service) readTotals(ctx context.Context, sessionID string) (totals, error) {
-	t := totals{}
-	b, ok, err := s.live.cache.Get(ctx, totalsPrefix+sessionID)
-	if err != nil || !ok {
-		return t, err
+// readTotals returns the totals of userIDs in a session (those with none
+// are left out), in one cache round trip.
+func (s *service) readTotals(ctx context.Context, sessionID string, userIDs []string) (totals, error) {
+	keys := make([]string, len(userIDs))
+	for i, id := range userIDs {
+		keys[i] = totalsKey(sessionID, id)
 	}
-	return t, json.Unmarshal(b, &t)
+	vals, err := s.live.cache.GetMany(ctx, keys...)
+	if err != nil {
+		return nil, err
+	}
+	t := totals{}
+	for i, b := range vals {
+		if b == nil {
+			continue
+		}
+		u := &userTotals{}
+		if err := json.Unmarshal(b, u); err != nil {
+			return nil, err
+		}
+		t[userIDs[i]] = u
+	}
+	return t, nil
+}
+
+// dropTotals deletes the totals of userIDs in a session.
+func (s *service) dropTotals(ctx context.Context, sessionID string, userIDs []string) error {
+	keys := make([]string, len(userIDs))
+	for i, id := range userIDs {
+		keys[i] = totalsKey(sessionID, id)
+	}
+	return s.live.cache.Delete(ctx, keys...)
 }
 
 // sendLeaderboard publishes the present participants ranked by reps.
@@ -233,7 +244,7 @@ func (s *service) sendLeaderboard(ctx context.Context, sessionID string) {
 	if err != nil || st == nil || st.Ended {
 		return
 	}
-	t, err := s.readTotals(ctx, sessionID)
+	t, err := s.readTotals(ctx, sessionID, slices.Collect(maps.Keys(st.Participants)))
 	if err != nil {
 		s.log.WarnContext(ctx, "groups: leaderboard", "session_id", sessionID, "err", err)
 		return
@@ -259,10 +270,15 @@ func (s *service) sendLeaderboard(ctx context.Context, sessionID string) {
 // coalesce runs fn once at the end of the current window of length w for
 // key, however many callers on however many replicas ask within it: the
 // first to count the window's key schedules it. Windows follow the wall
-// clock, so fn runs at most once per window.
+// clock, so fn runs at most once per window; each key's windows are offset
+// by a hash of it, so that many sessions' leaderboards do not all go out
+// at the same instant of every second.
 func (s *service) coalesce(ctx context.Context, key string, w time.Duration, fn func(context.Context)) error {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	off := time.Duration(h.Sum64() % uint64(w))
 	now := time.Now()
-	start := now.Truncate(w)
+	start := now.Add(-off).Truncate(w).Add(off)
 	n, err := s.live.cache.Incr(ctx, key+":"+strconv.FormatInt(start.UnixMilli(), 10), w+time.Second)
 	if err != nil {
 		return err

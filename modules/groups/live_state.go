@@ -15,17 +15,18 @@ import (
 // liveState is a live session's shared state, one JSON document in the
 // cache under stateKey, changed only through (*live).update so replicas
 // never lose each other's changes. It is the state the issue asks to keep
-// in platform/cache: who is present, the host, recent chat, votes and the
-// timer; the chat is also stored whole in groups_chat.
+// in platform/cache: who is present, the host, votes and the timer. Beside
+// it are the recent chat (recentKey; the whole chat is in groups_chat) and
+// each participant's exercise totals (totalsKey), documents of their own
+// because they change far more often.
 type liveState struct {
 	HostID       string               `json:"host_id"`
 	Participants map[string]*presence `json:"participants"`
 	// Departed are stints that ended, for the session's summary.
-	Departed   []stint       `json:"departed,omitempty"`
-	Chat       []ChatMessage `json:"chat,omitempty"` // the last recentChat, oldest first
-	EmptySince *time.Time    `json:"empty_since,omitempty"`
-	Votes      []*vote       `json:"votes,omitempty"` // in opening order; closed ones keep only counts
-	Timer      *timer        `json:"timer,omitempty"`
+	Departed   []stint    `json:"departed,omitempty"`
+	EmptySince *time.Time `json:"empty_since,omitempty"`
+	Votes      []*vote    `json:"votes,omitempty"` // in opening order; closed ones keep only counts
+	Timer      *timer     `json:"timer,omitempty"`
 	// Ended is set once when the session ends; every later change is
 	// refused with ErrSessionEnded.
 	Ended bool `json:"ended,omitempty"`
@@ -100,6 +101,7 @@ const (
 	roomPrefix   = "groups:"        // the hub room of a session is roomPrefix + id
 	statePrefix  = "groups:live:"   // the cache key of a session's state
 	chatPrefix   = "groups:chatrate:"
+	recentPrefix = "groups:recent:" // a session's recent chat
 )
 
 // Why a participant left.
@@ -205,6 +207,16 @@ func (st *liveState) byArrival() []string {
 		return strings.Compare(a, b)
 	})
 	return ids
+}
+
+// everyone lists the participants who ever joined, present or departed.
+func (st *liveState) everyone() []string {
+	ids := slices.Collect(maps.Keys(st.Participants))
+	for _, d := range st.Departed {
+		ids = append(ids, d.UserID)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // remove ends userID's stint at now. When the host goes, the longest

@@ -1,6 +1,7 @@
 package groups_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -204,4 +205,23 @@ func TestLiveRoomHearsTheEnd(t *testing.T) {
 	e.do(t, as("", http.MethodDelete, api+"/meetings/"+m.ID, e.host.Token, nil, http.StatusNoContent))
 	assert.Equal(t, map[string]any{"reason": groups.EndedMeeting}, data[map[string]any](t, a.next(groups.EvEnded)),
 		"cancelling a meeting that has begun ends its room")
+}
+
+func TestErasedUsersLinesLeaveTheRecentChat(t *testing.T) {
+	t.Parallel()
+	e := newLiveEnv(t)
+	s, _, a, b := e.class(t)
+	a.send(map[string]any{"type": groups.MsgChat, "message": "from a"})
+	a.next(groups.EvChat)
+	b.send(map[string]any{"type": groups.MsgChat, "message": "from b"})
+	b.next(groups.EvChat)
+	snap := e.dial(t, e.c).join(s.ID)
+	require.Len(t, snap.Chat, 2)
+
+	require.NoError(t, e.mod.EraseAccount(context.Background(), e.a.ID))
+	require.NoError(t, e.mod.EraseAccount(context.Background(), e.a.ID), "idempotent")
+	snap = e.dial(t, e.admin).join(s.ID)
+	require.Len(t, snap.Chat, 1, "a late joiner no longer sees the erased user's line")
+	assert.Equal(t, "from b", snap.Chat[0].Message)
+	assert.Equal(t, e.b.ID, snap.Chat[0].UserID)
 }

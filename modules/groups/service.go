@@ -42,7 +42,7 @@ var _ Service = (*service)(nil)
 func newService(d Deps) *service {
 	s := &service{st: store{db: d.DB}, users: d.Users, catalog: d.Catalog, log: d.Log, clock: d.Clock,
 		hub: d.Hub, live: &live{cache: d.Cache}, blocks: d.Blocks, grace: d.Grace,
-		sockets: &sockets{m: map[*realtime.Conn]string{}}, minWorkout: d.MinWorkout, replica: d.Replica}
+		sockets: newSockets(), minWorkout: d.MinWorkout, replica: d.Replica}
 	if s.replica == "" {
 		s.replica = uuid.NewString()
 	}

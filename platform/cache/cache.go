@@ -15,6 +15,10 @@ type Cache interface {
 	// expired. An error means the cache could not be asked; callers treat it
 	// like a miss and read the database.
 	Get(ctx context.Context, key string) ([]byte, bool, error)
+	// GetMany is Get for several keys in one round trip: the values in the
+	// keys' order, nil for an absent or expired key (a stored empty value
+	// is a non-nil empty slice). An error is as for Get, for all of them.
+	GetMany(ctx context.Context, keys ...string) ([][]byte, error)
 	// Set stores val under key for ttl; a ttl of zero or less means no expiry.
 	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
 	// Delete removes keys; absent keys are not an error.

@@ -29,6 +29,26 @@ func testContract(t *testing.T, c Cache) {
 		assert.True(t, ok)
 		assert.Equal(t, []byte("hello"), v)
 	})
+	t.Run("gets_many_keys_in_order", func(t *testing.T) {
+		require.NoError(t, c.Set(ctx, "m1", []byte("one"), time.Minute))
+		require.NoError(t, c.Set(ctx, "m3", []byte("three"), time.Minute))
+		require.NoError(t, c.Set(ctx, "m-empty", []byte{}, time.Minute))
+		vals, err := c.GetMany(ctx, "m3", "m2-absent", "m1", "m-empty")
+		require.NoError(t, err)
+		require.Len(t, vals, 4)
+		assert.Equal(t, []byte("three"), vals[0])
+		assert.Nil(t, vals[1])
+		assert.Equal(t, []byte("one"), vals[2])
+		assert.NotNil(t, vals[3], "an empty value is not a miss")
+		assert.Empty(t, vals[3])
+		vals[2][0] = 'X' // the caller's copy
+		v, _, err := c.Get(ctx, "m1")
+		require.NoError(t, err)
+		assert.Equal(t, []byte("one"), v)
+		vals, err = c.GetMany(ctx)
+		require.NoError(t, err)
+		assert.Empty(t, vals)
+	})
 	t.Run("deletes_several_keys", func(t *testing.T) {
 		for _, k := range []string{"d1", "d2", "d3"} {
 			require.NoError(t, c.Set(ctx, k, []byte(k), time.Minute))

@@ -1,6 +1,7 @@
-// Package cache is fitloop's key-value cache: byte values with a TTL, atomic
-// counters for rate limits, and atomic read-modify-write (Update) for small
-// shared state such as a live session's.
+// Package cache is fitloop's key-value cache: byte values with a TTL (read
+// one at a time or several in one round trip with GetMany), atomic counters
+// for rate limits, and atomic read-modify-write (Update) for small shared
+// state such as a live session's.
 //
 // New picks the implementation: Memory when Redis is not configured (one
 // replica), else Fallback over Redis, which keeps the API answering while

@@ -54,6 +54,27 @@ func (c *Fallback) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return val, ok, nil
 }
 
+// GetMany implements Cache: misses for the keys pending deletion, and for
+// all of them when the primary fails.
+func (c *Fallback) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	ask := make([]string, 0, len(keys))
+	at := make([]int, 0, len(keys))
+	for i, k := range keys {
+		if !c.isPending(ctx, k) {
+			ask, at = append(ask, k), append(at, i)
+		}
+	}
+	vals, err := c.primary.GetMany(ctx, ask...)
+	if err != nil {
+		return out, nil
+	}
+	for j, v := range vals {
+		out[at[j]] = v
+	}
+	return out, nil
+}
+
 // Set implements Cache.
 func (c *Fallback) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
 	if c.isPending(ctx, key) {

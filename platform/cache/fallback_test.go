@@ -33,6 +33,13 @@ func (f *flaky) Get(ctx context.Context, k string) ([]byte, bool, error) {
 	return f.Memory.Get(ctx, k)
 }
 
+func (f *flaky) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.Memory.GetMany(ctx, keys...)
+}
+
 func (f *flaky) Delete(ctx context.Context, keys ...string) error {
 	if f.down.Load() {
 		return errDown
@@ -98,6 +105,27 @@ func TestFallbackReplaysLostInvalidations(t *testing.T) {
 	assert.False(t, ok, "the stale value does not come back with Redis")
 	_, ok, _ = primary.Memory.Get(ctx, "session")
 	assert.False(t, ok, "the deletion reached Redis")
+}
+
+func TestFallbackGetManyMissesWhatItCannotTrust(t *testing.T) {
+	t.Parallel()
+	primary := &flaky{Memory: NewMemory()}
+	c := NewFallback(primary, NewMemory())
+	ctx := context.Background()
+	require.NoError(t, c.Set(ctx, "a", []byte("1"), time.Minute))
+	require.NoError(t, c.Set(ctx, "b", []byte("2"), time.Minute))
+
+	primary.down.Store(true)
+	require.NoError(t, c.Delete(ctx, "a"))
+	vals, err := c.GetMany(ctx, "a", "b")
+	require.NoError(t, err, "an outage reads as misses")
+	assert.Equal(t, [][]byte{nil, nil}, vals)
+
+	require.NoError(t, primary.Memory.Set(ctx, "a", []byte("stale"), time.Minute)) // as if the DEL was lost
+	primary.down.Store(false)
+	vals, err = c.GetMany(ctx, "b", "a")
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{[]byte("2"), nil}, vals, "the pending deletion is made before anything is read")
 }
 
 func TestFallbackKeepsAnsweringWhileRedisIsDown(t *testing.T) {

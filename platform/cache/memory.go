@@ -59,6 +59,20 @@ func (c *Memory) Get(_ context.Context, key string) ([]byte, bool, error) {
 	return append([]byte(nil), e.val...), true, nil
 }
 
+// GetMany implements Cache.
+func (c *Memory) GetMany(_ context.Context, keys ...string) ([][]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		if e, ok := c.m[k]; ok && !e.expired(now) {
+			out[i] = append([]byte{}, e.val...)
+		}
+	}
+	return out, nil
+}
+
 // Set implements Cache.
 func (c *Memory) Set(_ context.Context, key string, val []byte, ttl time.Duration) error {
 	c.mu.Lock()

@@ -63,6 +63,43 @@ func (c *Redis) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return val, true, nil
 }
 
+// GetMany implements Cache with one GET per key in a pipeline, because in
+// a cluster or ring the keys may live on different nodes.
+func (c *Redis) GetMany(ctx context.Context, keys ...string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	err := c.do(ctx, func(ctx context.Context) error {
+		cmds, err := c.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for _, k := range keys {
+				p.Get(ctx, KeyPrefix+k)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			return err
+		}
+		for i, cmd := range cmds {
+			b, err := cmd.(*goredis.StringCmd).Bytes()
+			switch {
+			case errors.Is(err, goredis.Nil):
+			case err != nil:
+				return err
+			case b == nil:
+				out[i] = []byte{}
+			default:
+				out[i] = b
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: get %d keys: %w", len(keys), err)
+	}
+	return out, nil
+}
+
 // Set implements Cache.
 func (c *Redis) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
 	ttl = max(ttl, 0) // go-redis: 0 means no expiry; negative values mean KEEPTTL

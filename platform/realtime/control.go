@@ -87,31 +87,58 @@ func (h *Hub) onControl(msg []byte) {
 
 // recheckLoop re-authenticates every connection's credential each
 // RecheckInterval, so a revocation whose bus message was lost still closes
-// the socket.
+// the socket. A round's checks are paced over the interval in slices, not
+// made in one burst: with thousands of users online a burst would read
+// thousands of sessions from the database at once and stall the live
+// traffic for that moment. A socket that connects during a round is
+// checked in the next one.
 func (h *Hub) recheckLoop(ctx context.Context) {
 	defer close(h.done)
-	t := time.NewTicker(h.opt.RecheckInterval)
+	parts := max(1, min(recheckSlices, int(h.opt.RecheckInterval/(10*time.Millisecond))))
+	t := time.NewTicker(h.opt.RecheckInterval / time.Duration(parts))
 	defer t.Stop()
+	var round [][]*Conn // the current round's credentials not checked yet
+	per := 0            // credentials a slice checks in this round
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			h.recheck(ctx)
+			if len(round) == 0 {
+				round = h.byCredential()
+				per = (len(round) + parts - 1) / parts
+			}
+			n := min(per, len(round))
+			h.recheck(ctx, round[:n])
+			round = round[n:]
 		}
 	}
 }
 
-func (h *Hub) recheck(ctx context.Context) {
-	// One check per credential, not per socket: a user's tabs and devices
-	// usually share one, and idle sockets should cost next to nothing.
-	byCred := map[string][]*Conn{}
+// recheckSlices is how many slices a re-check round is paced over.
+const recheckSlices = 30
+
+// byCredential groups the open connections by credential: one check per
+// credential, not per socket, since a user's tabs and devices usually
+// share one and idle sockets should cost next to nothing.
+func (h *Hub) byCredential() [][]*Conn {
+	by := map[string][]*Conn{}
 	for _, c := range h.snapshot(func(*Conn) bool { return true }) {
-		byCred[c.credential] = append(byCred[c.credential], c)
+		by[c.credential] = append(by[c.credential], c)
 	}
+	out := make([][]*Conn, 0, len(by))
+	for _, cs := range by {
+		out = append(out, cs)
+	}
+	return out
+}
+
+// recheck authenticates each group's credential and closes the sockets of
+// those revoked.
+func (h *Hub) recheck(ctx context.Context, groups [][]*Conn) {
 	work := make(chan []*Conn)
 	var wg sync.WaitGroup
-	for range min(8, len(byCred)) {
+	for range min(8, len(groups)) {
 		wg.Go(func() {
 			for cs := range work {
 				_, err := h.opt.Auth.Authenticate(ctx, cs[0].credential)
@@ -123,7 +150,7 @@ func (h *Hub) recheck(ctx context.Context) {
 			}
 		})
 	}
-	for _, cs := range byCred {
+	for _, cs := range groups {
 		select {
 		case work <- cs:
 		case <-ctx.Done():

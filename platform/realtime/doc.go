@@ -44,7 +44,8 @@
 // Revocation. CloseSessions and CloseUser go through the bus to every replica,
 // which closes matching sockets with 4001 "session revoked". In case that
 // message is lost, every connection's credential is re-checked through the
-// Authenticator every RecheckInterval (3 s by default); an Unauthenticated or
-// Forbidden answer closes it the same way, other errors (store down) leave it
-// open.
+// Authenticator every RecheckInterval (3 s by default), once per distinct
+// credential, the round's checks paced over the interval in 30 slices; an
+// Unauthenticated or Forbidden answer closes it the same way, other errors
+// (store down) leave it open.
 package realtime

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fitloop/fitloop/platform/auth"
 	"github.com/fitloop/fitloop/platform/realtime"
 )
 
@@ -308,6 +310,27 @@ func TestRevocation(t *testing.T) {
 		require.Equal(t, "pong", read(t, a).Type)
 		fa.Revoke("tok-alice")
 		assert.Equal(t, realtime.CloseRevoked, closeCode(t, a, 5*time.Second))
+	})
+	t.Run("a_paced_round_reaches_every_credential", func(t *testing.T) {
+		t.Parallel()
+		fa := newFakeAuth()
+		_, url := server(t, realtime.Options{Auth: fa, RecheckInterval: 200 * time.Millisecond}) // 20 slices
+		var conns []*websocket.Conn
+		for i := range 45 { // 3 credentials a slice, the last slice short
+			tok := "tok-user" + strconv.Itoa(i)
+			fa.Set(tok, auth.Principal{UserID: "user" + strconv.Itoa(i), Role: auth.RoleCustomer, SessionID: "sess-" + tok})
+			conns = append(conns, dial(t, url, tok))
+		}
+		for _, c := range conns {
+			send(t, c, map[string]any{"type": "ping"})
+			require.Equal(t, "pong", read(t, c).Type)
+		}
+		for i := range conns {
+			fa.Revoke("tok-user" + strconv.Itoa(i))
+		}
+		for i, c := range conns {
+			assert.Equal(t, realtime.CloseRevoked, closeCode(t, c, 5*time.Second), "socket %d", i)
+		}
 	})
 }
 

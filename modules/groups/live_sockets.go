@@ -1,0 +1,126 @@
+package groups
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/fitloop/fitloop/platform/realtime"
+)
+
+// sockets remembers which session each of this replica's sockets joined,
+// and for each such session the last live state it decoded for a view.
+type sockets struct {
+	mu       sync.Mutex
+	m        map[*realtime.Conn]string
+	sessions map[string]*localSession
+}
+
+// localSession is a session with sockets on this replica.
+type localSession struct {
+	n    int    // this replica's sockets in it
+	raw  []byte // the live state view was decoded from
+	view roomView
+}
+
+func newSockets() *sockets {
+	return &sockets{m: map[*realtime.Conn]string{}, sessions: map[string]*localSession{}}
+}
+
+func (s *sockets) get(c *realtime.Conn) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.m[c]
+	return id, ok
+}
+
+func (s *sockets) set(c *realtime.Conn, sessionID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev, ok := s.m[c]; ok {
+		if prev == sessionID {
+			return
+		}
+		s.forget(prev)
+	}
+	s.m[c] = sessionID
+	ls := s.sessions[sessionID]
+	if ls == nil {
+		ls = &localSession{}
+		s.sessions[sessionID] = ls
+	}
+	ls.n++
+}
+
+// take forgets c and returns the session it had joined.
+func (s *sockets) take(c *realtime.Conn) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.m[c]
+	if ok {
+		delete(s.m, c)
+		s.forget(id)
+	}
+	return id, ok
+}
+
+// forget counts one socket less in sessionID; s.mu is held.
+func (s *sockets) forget(sessionID string) {
+	if ls := s.sessions[sessionID]; ls != nil {
+		if ls.n--; ls.n <= 0 {
+			delete(s.sessions, sessionID)
+		}
+	}
+}
+
+// cached returns the view decoded from raw, if raw is the state the
+// session's view was last decoded from.
+func (s *sockets) cached(sessionID string, raw []byte) (roomView, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ls := s.sessions[sessionID]
+	if ls == nil || ls.raw == nil || !bytes.Equal(ls.raw, raw) {
+		return roomView{}, false
+	}
+	return ls.view, true
+}
+
+// keep remembers view as decoded from raw while the session has sockets
+// here.
+func (s *sockets) keep(sessionID string, raw []byte, view roomView) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ls := s.sessions[sessionID]; ls != nil {
+		ls.raw, ls.view = raw, view
+	}
+}
+
+// roomView is the part of the live state frequent messages need: who is
+// host, who is present, whether it ended.
+type roomView struct {
+	HostID       string                     `json:"host_id"`
+	Participants map[string]json.RawMessage `json:"participants"`
+	Ended        bool                       `json:"ended"`
+}
+
+// view reads a session's live state as a roomView. It reads the state
+// every time (no replica's change is missed) but decodes it only when its
+// bytes differ from the last ones decoded here: a class's exercise updates
+// and chat leave the state alone, so most updates skip the decoding of
+// every participant's presence. The view is shared: callers only read it.
+func (s *service) view(ctx context.Context, sessionID string) (roomView, error) {
+	raw, ok, err := s.live.cache.Get(ctx, stateKey(sessionID))
+	if err != nil || !ok {
+		return roomView{}, err
+	}
+	if v, ok := s.sockets.cached(sessionID, raw); ok {
+		return v, nil
+	}
+	var v roomView
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return roomView{}, err
+	}
+	s.sockets.keep(sessionID, raw, v)
+	return v, nil
+}
