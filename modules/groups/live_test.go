@@ -212,9 +212,9 @@ func TestErasedUsersLinesLeaveTheRecentChat(t *testing.T) {
 	e := newLiveEnv(t)
 	s, _, a, b := e.class(t)
 	a.send(map[string]any{"type": groups.MsgChat, "message": "from a"})
-	a.next(groups.EvChat)
+	require.Equal(t, "from a", data[groups.ChatMessage](t, b.next(groups.EvChat)).Message)
 	b.send(map[string]any{"type": groups.MsgChat, "message": "from b"})
-	b.next(groups.EvChat)
+	require.Equal(t, "from b", data[groups.ChatMessage](t, b.next(groups.EvChat)).Message)
 	snap := e.dial(t, e.c).join(s.ID)
 	require.Len(t, snap.Chat, 2)
 
