@@ -23,7 +23,7 @@ type participant struct {
 	url     string
 	ws      *websocket.Conn
 	wmu     sync.Mutex
-	onEvent func(p *participant, typ string, frame []byte, now int64)
+	onEvent func(p *participant, typ string, frame []byte, now int64) // frame is valid during the call only
 
 	joinMu  sync.Mutex
 	joinCh  chan error // set while a join waits for its session_state
@@ -109,8 +109,14 @@ func frameType(b []byte) string {
 
 func (p *participant) read() {
 	defer close(p.done)
+	var buf bytes.Buffer // reused: onEvent must not keep the frame
 	for {
-		_, b, err := p.ws.ReadMessage()
+		buf.Reset()
+		_, r, err := p.ws.NextReader()
+		if err == nil {
+			_, err = buf.ReadFrom(r)
+		}
+		b := buf.Bytes()
 		if err != nil {
 			p.readErr = err
 			p.lost.Store(!p.closing.Load())

@@ -240,8 +240,8 @@ func (s *service) dropTotals(ctx context.Context, sessionID string, userIDs []st
 
 // sendLeaderboard publishes the present participants ranked by reps.
 func (s *service) sendLeaderboard(ctx context.Context, sessionID string) {
-	st, err := s.live.read(ctx, sessionID)
-	if err != nil || st == nil || st.Ended {
+	st, err := s.view(ctx, sessionID)
+	if err != nil || st.Ended || len(st.Participants) == 0 {
 		return
 	}
 	t, err := s.readTotals(ctx, sessionID, slices.Collect(maps.Keys(st.Participants)))

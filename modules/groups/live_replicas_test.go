@@ -167,3 +167,40 @@ func TestLiveAStoppedReplicasParticipantsLeave(t *testing.T) {
 	left := host.next(groups.EvLeft) // after the grace period, by the timer the sweep set
 	assert.Equal(t, map[string]any{"user_id": e.a.ID, "reason": groups.LeftDropped}, data[map[string]any](t, left))
 }
+
+// A replica answers exercise updates from its cached view of the state;
+// changes made on the other replica (a new host, a leave, the end) reach it
+// at once.
+func TestLiveViewsFollowTheOtherReplica(t *testing.T) {
+	t.Parallel()
+	e, ra, rb := twoReplicas(t)
+	s := e.session(t, e.host, nil)
+	host, a, b := dialURL(t, ra.ws, e.host), dialURL(t, ra.ws, e.a), dialURL(t, rb.ws, e.b)
+	host.join(s.ID)
+	a.join(s.ID)
+	b.join(s.ID)
+	set := func(reps int) map[string]any {
+		return map[string]any{"type": groups.MsgExercise, "exercise": "squat", "reps": reps}
+	}
+	b.send(set(5)) // B caches its view: host on A
+	assert.Equal(t, e.b.ID, data[groups.ExerciseEvent](t, host.next(groups.EvExercise)).UserID)
+
+	host.send(map[string]any{"type": groups.MsgLeave}) // on A: a becomes host
+	require.Equal(t, e.a.ID, data[map[string]any](t, b.next(groups.EvHost))["host_id"])
+	b.send(set(6))
+	ev := data[groups.ExerciseEvent](t, a.next(groups.EvExercise))
+	assert.Equal(t, 11, ev.TotalReps, "the new host gets B's update")
+
+	a2 := dialURL(t, rb.ws, e.a) // a's second socket, on B
+	a2.join(s.ID)
+	a2.send(set(1))
+	a2.next(groups.EvExercise)
+	a.send(map[string]any{"type": groups.MsgLeave}) // on A, while a2 is still in
+	a2.send(set(1))
+	assert.Equal(t, 2, data[groups.ExerciseEvent](t, a2.next(groups.EvExercise)).TotalReps,
+		"a socket still in keeps its participant in")
+
+	e.do(t, as("", http.MethodPost, api+"/groups/sessions/"+s.ID+"/end", e.host.Token, nil, http.StatusOK)) // on A
+	b.next(groups.EvEnded)
+	b.refused(set(1), "session_ended")
+}

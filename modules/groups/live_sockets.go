@@ -1,7 +1,6 @@
 package groups
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"sync"
@@ -10,7 +9,7 @@ import (
 )
 
 // sockets remembers which session each of this replica's sockets joined,
-// and for each such session the last live state it decoded for a view.
+// and for each such session the view it last decoded from the live state.
 type sockets struct {
 	mu       sync.Mutex
 	m        map[*realtime.Conn]string
@@ -20,7 +19,7 @@ type sockets struct {
 // localSession is a session with sockets on this replica.
 type localSession struct {
 	n    int    // this replica's sockets in it
-	raw  []byte // the live state view was decoded from
+	rev  string // the state revision view was decoded at
 	view roomView
 }
 
@@ -74,25 +73,24 @@ func (s *sockets) forget(sessionID string) {
 	}
 }
 
-// cached returns the view decoded from raw, if raw is the state the
-// session's view was last decoded from.
-func (s *sockets) cached(sessionID string, raw []byte) (roomView, bool) {
+// cached returns the session's view if it was decoded at revision rev.
+func (s *sockets) cached(sessionID, rev string) (roomView, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ls := s.sessions[sessionID]
-	if ls == nil || ls.raw == nil || !bytes.Equal(ls.raw, raw) {
+	if ls == nil || ls.rev == "" || ls.rev != rev {
 		return roomView{}, false
 	}
 	return ls.view, true
 }
 
-// keep remembers view as decoded from raw while the session has sockets
-// here.
-func (s *sockets) keep(sessionID string, raw []byte, view roomView) {
+// keep remembers view as decoded at revision rev while the session has
+// sockets here.
+func (s *sockets) keep(sessionID, rev string, view roomView) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ls := s.sessions[sessionID]; ls != nil {
-		ls.raw, ls.view = raw, view
+		ls.rev, ls.view = rev, view
 	}
 }
 
@@ -104,23 +102,32 @@ type roomView struct {
 	Ended        bool                       `json:"ended"`
 }
 
-// view reads a session's live state as a roomView. It reads the state
-// every time (no replica's change is missed) but decodes it only when its
-// bytes differ from the last ones decoded here: a class's exercise updates
-// and chat leave the state alone, so most updates skip the decoding of
-// every participant's presence. The view is shared: callers only read it.
+// view reads a session's live state as a roomView. It reads the state's
+// revision every time, so no replica's change is missed, but reads and
+// decodes the state only when the revision moved since this replica last
+// did: a class's exercise updates and chat leave the state alone, so most
+// of them read a counter instead of every participant's presence. The
+// view is shared: callers only read it.
 func (s *service) view(ctx context.Context, sessionID string) (roomView, error) {
+	rev, known, err := s.live.cache.Get(ctx, revKey(sessionID))
+	if err != nil {
+		return roomView{}, err
+	}
+	if known {
+		if v, ok := s.sockets.cached(sessionID, string(rev)); ok {
+			return v, nil
+		}
+	}
 	raw, ok, err := s.live.cache.Get(ctx, stateKey(sessionID))
 	if err != nil || !ok {
 		return roomView{}, err
-	}
-	if v, ok := s.sockets.cached(sessionID, raw); ok {
-		return v, nil
 	}
 	var v roomView
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return roomView{}, err
 	}
-	s.sockets.keep(sessionID, raw, v)
+	if known { // the state read is at rev or later: a later one only costs a decode
+		s.sockets.keep(sessionID, string(rev), v)
+	}
 	return v, nil
 }

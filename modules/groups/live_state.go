@@ -102,6 +102,7 @@ const (
 	statePrefix  = "groups:live:"   // the cache key of a session's state
 	chatPrefix   = "groups:chatrate:"
 	recentPrefix = "groups:recent:" // a session's recent chat
+	revPrefix    = "groups:rev:"    // a session's state revision
 )
 
 // Why a participant left.
@@ -112,6 +113,10 @@ const (
 
 func roomOf(sessionID string) string   { return roomPrefix + sessionID }
 func stateKey(sessionID string) string { return statePrefix + sessionID }
+
+// revKey counts a session's state changes (its revision), so a replica
+// can tell whether its decoded view is current without reading the state.
+func revKey(sessionID string) string { return revPrefix + sessionID }
 
 // errNoChange makes an update store nothing and report no change.
 var errNoChange = errors.New("groups: no change")
@@ -169,6 +174,14 @@ func (l *live) modify(ctx context.Context, sessionID, host string, fn func(st *l
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if changed {
+		// After the write, so that whoever reads the new revision then
+		// reads the new state. A failure here leaves replicas' views of
+		// the state stale until its next change, so it is an error.
+		if _, err := l.cache.Incr(ctx, revKey(sessionID), stateTTL); err != nil {
+			return nil, false, err
+		}
 	}
 	return &out, changed, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -20,6 +21,28 @@ type room struct {
 
 	mu      sync.Mutex
 	members map[*Conn]*member
+	// byUser indexes members by user id, so that an event addressed to a
+	// few members of a large room does not visit all of them.
+	byUser map[string][]*Conn
+}
+
+// add makes c a member; r.mu is held.
+func (r *room) add(c *Conn, m *member) {
+	r.members[c] = m
+	id := c.principal.UserID
+	r.byUser[id] = append(r.byUser[id], c)
+}
+
+// remove takes c out; r.mu is held.
+func (r *room) remove(c *Conn) {
+	delete(r.members, c)
+	id := c.principal.UserID
+	cs := slices.DeleteFunc(r.byUser[id], func(o *Conn) bool { return o == c })
+	if len(cs) == 0 {
+		delete(r.byUser, id)
+		return
+	}
+	r.byUser[id] = cs
 }
 
 // member is one connection's position in a room. Until ready, live events
@@ -81,7 +104,7 @@ func (h *Hub) Join(ctx context.Context, c *Conn, name string, lastSeq uint64) er
 	}
 	m := &member{}
 	r.mu.Lock()
-	r.members[c] = m
+	r.add(c, m)
 	r.mu.Unlock()
 
 	evs, head, ok, err := h.log.since(ctx, name, lastSeq)
@@ -133,7 +156,7 @@ func (h *Hub) Leave(c *Conn, name string) {
 		return
 	}
 	r.mu.Lock()
-	delete(r.members, c)
+	r.remove(c)
 	r.mu.Unlock()
 	h.release(r)
 }
@@ -149,7 +172,7 @@ func (h *Hub) acquire(name string) (*room, error) {
 	h.mu.Lock()
 	r := h.rooms[name]
 	if r == nil {
-		r = &room{name: name, ready: make(chan struct{}), members: map[*Conn]*member{}}
+		r = &room{name: name, ready: make(chan struct{}), members: map[*Conn]*member{}, byUser: map[string][]*Conn{}}
 		h.rooms[name] = r
 		go func() {
 			r.unsub, r.err = h.opt.Bus.Subscribe(roomTopic(name), func(msg []byte) { h.onRoomEvent(r, msg) })
@@ -193,11 +216,24 @@ func (h *Hub) onRoomEvent(r *room, msg []byte) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for c, m := range r.members {
-		if !m.ready {
-			m.pending = append(m.pending, ev)
-			continue
+	if ev.to != nil {
+		for _, id := range ev.to {
+			for _, c := range r.byUser[id] {
+				r.members[c].offer(c, ev)
+			}
 		}
-		m.deliver(c, ev)
+		return
 	}
+	for c, m := range r.members {
+		m.offer(c, ev)
+	}
+}
+
+// offer delivers a live event, or holds it while the member is joining.
+func (m *member) offer(c *Conn, ev event) {
+	if !m.ready {
+		m.pending = append(m.pending, ev)
+		return
+	}
+	m.deliver(c, ev)
 }
