@@ -49,11 +49,49 @@ type exerciseRun struct {
 	mStart, mEnd atomic.Int64
 }
 
+type exerciseData struct {
+	UserID   string  `json:"user_id"`
+	WeightKG float64 `json:"weight_kg"`
+}
+
 type exerciseFrame struct {
-	Data struct {
-		UserID   string  `json:"user_id"`
-		WeightKG float64 `json:"weight_kg"`
-	} `json:"data"`
+	Data exerciseData `json:"data"`
+}
+
+// onUpdate matches one update received by p to its send.
+func (r *exerciseRun) onUpdate(p *participant, me *exPeer, d exerciseData, now int64) {
+	from, ok := r.byUser[d.UserID]
+	k := int(d.WeightKG)
+	if !ok || k < 1 || k >= len(r.senders[from].sentAt) || float64(k) != d.WeightKG {
+		me.unknown++
+		return
+	}
+	s := &r.senders[from]
+	at := s.sentAt[k].Load()
+	if at == 0 {
+		me.unknown++
+		return
+	}
+	isHost := r.hostOf[from] == p.idx
+	isSelf := from == p.idx
+	if !isHost && !isSelf {
+		me.unexpected++
+		return
+	}
+	m := s.measured[k].Load()
+	if isHost {
+		s.hostGot[k].Store(true)
+		if m {
+			me.hostLat = append(me.hostLat, now-at)
+			me.hostSent = append(me.hostSent, at)
+		}
+	}
+	if isSelf {
+		s.echoGot[k].Store(true)
+		if m {
+			me.echoLat = append(me.echoLat, now-at)
+		}
+	}
 }
 
 var atMarker = []byte(`"data":{"at":"`)
@@ -68,37 +106,19 @@ func (r *exerciseRun) onEvent(p *participant, typ string, frame []byte, now int6
 			me.unknown++
 			return
 		}
-		from, ok := r.byUser[f.Data.UserID]
-		k := int(f.Data.WeightKG)
-		if !ok || k < 1 || k >= len(r.senders[from].sentAt) || float64(k) != f.Data.WeightKG {
+		r.onUpdate(p, me, f.Data, now)
+	case "exercise_updates": // held together for the host
+		var f struct {
+			Data struct {
+				Updates []exerciseData `json:"updates"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(frame, &f) != nil {
 			me.unknown++
 			return
 		}
-		s := &r.senders[from]
-		at := s.sentAt[k].Load()
-		if at == 0 {
-			me.unknown++
-			return
-		}
-		isHost := r.hostOf[from] == p.idx
-		isSelf := from == p.idx
-		if !isHost && !isSelf {
-			me.unexpected++
-			return
-		}
-		m := s.measured[k].Load()
-		if isHost {
-			s.hostGot[k].Store(true)
-			if m {
-				me.hostLat = append(me.hostLat, now-at)
-				me.hostSent = append(me.hostSent, at)
-			}
-		}
-		if isSelf {
-			s.echoGot[k].Store(true)
-			if m {
-				me.echoLat = append(me.echoLat, now-at)
-			}
+		for _, u := range f.Data.Updates {
+			r.onUpdate(p, me, u, now)
 		}
 	case "leaderboard":
 		if !inWindow {

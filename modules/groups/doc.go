@@ -41,7 +41,9 @@
 // chat_message, vote_opened/vote_tally/vote_closed, timer_state,
 // media_state, leaderboard and session_ended, each with the room's seq.
 // signal goes to its one addressee and exercise_update to the host and the
-// sender, as addressed room events (realtime.Hub.PublishRoomTo): in the
+// sender (to the host, updates that follow the last one within 10 ms are
+// held and sent together as exercise_updates: a class finishing a set at
+// once would overflow the host's send queue), as addressed room events (realtime.Hub.PublishRoomTo): in the
 // room's order, replayed on resume, a gap in everyone else's seq. The
 // leaderboard and vote tallies are coalesced (coalesce in live_exercise.go):
 // whichever replica counts a window's key first sends one at the window's

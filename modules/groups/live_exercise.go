@@ -19,6 +19,7 @@ import (
 const (
 	MsgExercise     = "exercise_update"
 	EvExercise      = "exercise_update"
+	EvExercises     = "exercise_updates" // several, to the host: {updates: [exercise_update data]}
 	EvLeaderboard   = "leaderboard"
 	MaxExerciseName = 64
 	MaxReps         = 1000
@@ -29,8 +30,11 @@ const (
 	// per session, whichever replica and however many updates.
 	leaderboardEvery = time.Second
 	maxLeaderboard   = 100 // entries in one leaderboard
-	totalsPrefix     = "groups:totals:"
-	boardPrefix      = "groups:board:"
+	// hostBatchWindow is how long after sending the host an update a
+	// replica holds the session's next ones, to send them together.
+	hostBatchWindow = 10 * time.Millisecond
+	totalsPrefix    = "groups:totals:"
+	boardPrefix     = "groups:board:"
 )
 
 type exerciseMsg struct {
@@ -173,16 +177,58 @@ func (s *service) onExercise(ctx context.Context, c *realtime.Conn, raw json.Raw
 	}
 	ev := ExerciseEvent{UserID: userID, Exercise: name, Reps: m.Reps, WeightKG: m.WeightKG,
 		HeartRate: m.HeartRate, TotalReps: total, At: s.now()}
-	to := []string{userID}
-	if room.HostID != "" && room.HostID != userID {
-		to = append(to, room.HostID)
-	}
-	if _, err := s.hub.PublishRoomTo(ctx, roomOf(sessionID), to, EvExercise, ev); err != nil {
+	if err := s.deliverExercise(ctx, sessionID, room.HostID, ev); err != nil {
 		return err
 	}
 	return s.coalesce(ctx, boardPrefix+sessionID, leaderboardEvery, func(ctx context.Context) {
 		s.sendLeaderboard(ctx, sessionID)
 	})
+}
+
+// deliverExercise sends an update to its sender's sockets and to the host.
+// A host receives every participant's updates, and a class that finishes
+// a set on the instructor's count sends them all at once: fifty frames in
+// a few milliseconds would overflow the host's send queue and cut them
+// off. So after an update goes to the host, this replica holds the
+// session's next ones for hostBatchWindow and sends them to the host
+// together, as one exercise_updates; a quiet class's updates go at once.
+func (s *service) deliverExercise(ctx context.Context, sessionID, host string, ev ExerciseEvent) error {
+	room := roomOf(sessionID)
+	b := s.sockets.batch(sessionID)
+	if host == "" || host == ev.UserID || b == nil {
+		_, err := s.hub.PublishRoomTo(ctx, room, []string{ev.UserID}, EvExercise, ev)
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock() // held while publishing, so the host gets the updates in order
+	if b.holding {
+		b.pending, b.host = append(b.pending, ev), host
+		_, err := s.hub.PublishRoomTo(ctx, room, []string{ev.UserID}, EvExercise, ev)
+		return err
+	}
+	b.holding = true
+	time.AfterFunc(hostBatchWindow, func() { s.flushHost(sessionID, b) })
+	_, err := s.hub.PublishRoomTo(ctx, room, []string{ev.UserID, host}, EvExercise, ev)
+	return err
+}
+
+// flushHost sends the host the updates held since the last send, and holds
+// the next ones for another window; with none held, updates go at once
+// again.
+func (s *service) flushHost(sessionID string, b *hostBatch) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.pending) == 0 {
+		b.holding = false
+		return
+	}
+	evs := b.pending
+	b.pending = nil
+	time.AfterFunc(hostBatchWindow, func() { s.flushHost(sessionID, b) })
+	ctx := context.Background()
+	if _, err := s.hub.PublishRoomTo(ctx, roomOf(sessionID), []string{b.host}, EvExercises, map[string]any{"updates": evs}); err != nil {
+		s.log.WarnContext(ctx, "groups: exercise updates to the host", "session_id", sessionID, "err", err)
+	}
 }
 
 func totalsKey(sessionID, userID string) string { return totalsPrefix + sessionID + ":" + userID }

@@ -255,3 +255,22 @@ func (e *liveEnv) class(tb testing.TB) (s groups.Session, host, a, b *client) {
 	}
 	return s, host, a, b
 }
+
+// exercises reads the next n exercise updates a host receives, one at a
+// time (exercise_update) or held together (exercise_updates).
+func (c *client) exercises(n int) []groups.ExerciseEvent {
+	c.tb.Helper()
+	var out []groups.ExerciseEvent
+	for len(out) < n {
+		switch f := c.read(); f.Type {
+		case groups.EvExercise:
+			out = append(out, data[groups.ExerciseEvent](c.tb, f))
+		case groups.EvExercises:
+			out = append(out, data[struct {
+				Updates []groups.ExerciseEvent `json:"updates"`
+			}](c.tb, f).Updates...)
+		}
+	}
+	require.Len(c.tb, out, n, "more updates than expected")
+	return out
+}

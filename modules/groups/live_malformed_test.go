@@ -305,7 +305,7 @@ func TestLiveMalformedEveryMessage(t *testing.T) {
 		assert.Equal(t, e.b.ID, line.UserID)
 		for _, x := range before {
 			assert.NotContains(t, []string{"error", groups.EvLeft, groups.EvHost, groups.EvVoteOpened,
-				groups.EvTimerState, groups.EvMedia, groups.EvSignal, groups.EvExercise}, x.Type, "%s: %s", c.u.ID, x.Data)
+				groups.EvTimerState, groups.EvMedia, groups.EvSignal, groups.EvExercise, groups.EvExercises}, x.Type, "%s: %s", c.u.ID, x.Data)
 		}
 	}
 	late := e.dial(t, e.c)

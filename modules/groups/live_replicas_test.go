@@ -95,7 +95,7 @@ func TestLiveAcrossTwoReplicas(t *testing.T) {
 		assert.Equal(t, e.a.ID, data[map[string]any](t, b.next(groups.EvSignal))["from_user_id"])
 
 		a.send(map[string]any{"type": groups.MsgExercise, "exercise": "Lunge", "reps": 12})
-		ev := data[groups.ExerciseEvent](t, host.next(groups.EvExercise))
+		ev := host.exercises(1)[0]
 		assert.Equal(t, e.a.ID, ev.UserID, "the host on A gets an update sent on B")
 		board := data[struct {
 			Entries []groups.LeaderEntry `json:"entries"`
@@ -183,12 +183,12 @@ func TestLiveViewsFollowTheOtherReplica(t *testing.T) {
 		return map[string]any{"type": groups.MsgExercise, "exercise": "squat", "reps": reps}
 	}
 	b.send(set(5)) // B caches its view: host on A
-	assert.Equal(t, e.b.ID, data[groups.ExerciseEvent](t, host.next(groups.EvExercise)).UserID)
+	assert.Equal(t, e.b.ID, host.exercises(1)[0].UserID)
 
 	host.send(map[string]any{"type": groups.MsgLeave}) // on A: a becomes host
 	require.Equal(t, e.a.ID, data[map[string]any](t, b.next(groups.EvHost))["host_id"])
 	b.send(set(6))
-	ev := data[groups.ExerciseEvent](t, a.next(groups.EvExercise))
+	ev := a.exercises(1)[0]
 	assert.Equal(t, 11, ev.TotalReps, "the new host gets B's update")
 
 	a2 := dialURL(t, rb.ws, e.a) // a's second socket, on B

@@ -18,9 +18,19 @@ type sockets struct {
 
 // localSession is a session with sockets on this replica.
 type localSession struct {
-	n    int    // this replica's sockets in it
-	rev  string // the state revision view was decoded at
-	view roomView
+	n     int    // this replica's sockets in it
+	rev   string // the state revision view was decoded at
+	view  roomView
+	batch hostBatch
+}
+
+// hostBatch holds a session's exercise updates for its host on this
+// replica (deliverExercise).
+type hostBatch struct {
+	mu      sync.Mutex
+	holding bool // an update went to the host less than a window ago
+	pending []ExerciseEvent
+	host    string
 }
 
 func newSockets() *sockets {
@@ -71,6 +81,16 @@ func (s *sockets) forget(sessionID string) {
 			delete(s.sessions, sessionID)
 		}
 	}
+}
+
+// batch returns the session's host batch, nil when it has no socket here.
+func (s *sockets) batch(sessionID string) *hostBatch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ls := s.sessions[sessionID]; ls != nil {
+		return &ls.batch
+	}
+	return nil
 }
 
 // cached returns the session's view if it was decoded at revision rev.
