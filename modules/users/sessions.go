@@ -93,7 +93,7 @@ func (s *service) Authenticate(ctx context.Context, credential string) (*auth.Pr
 	if p, ok := s.sessions.get(claims.SessionID, now); ok {
 		return p, nil
 	}
-	sess, err := s.store.session(ctx, claims.SessionID)
+	sess, err := s.store.sessionForAuth(ctx, claims.SessionID)
 	if errors.Is(err, ErrSessionNotFound) {
 		return nil, auth.Unauthenticated
 	}

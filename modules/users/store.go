@@ -2,6 +2,8 @@ package users
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -145,6 +147,27 @@ func (s *store) session(ctx context.Context, id string) (*sessionRow, error) {
 	var r sessionRow
 	err := s.db.Read(ctx).Where("id = ?", id).Take(&r).Error
 	return &r, translate(err, ErrSessionNotFound)
+}
+
+// sessionForAuth reads what authenticating with a session needs, without
+// gorm's per-row reflection: it runs for every request and every socket
+// re-check that misses the principal cache.
+func (s *store) sessionForAuth(ctx context.Context, id string) (*sessionRow, error) {
+	r := sessionRow{ID: id}
+	var revoked sql.NullTime
+	err := s.db.Read(ctx).Raw(`SELECT user_id, role, password_expires_at, expires_at, last_seen_at, revoked_at
+		FROM users_sessions WHERE id = ?`, id).Row().
+		Scan(&r.UserID, &r.Role, &r.PasswordExpiresAt, &r.ExpiresAt, &r.LastSeenAt, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrSessionNotFound
+	}
+	if err != nil {
+		return nil, translate(err, nil)
+	}
+	if revoked.Valid {
+		r.RevokedAt = &revoked.Time
+	}
+	return &r, nil
 }
 
 func (s *store) liveSessions(ctx context.Context, userID string, now time.Time) ([]sessionRow, error) {
