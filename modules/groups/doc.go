@@ -81,9 +81,12 @@
 // module, idempotent per session and user). The transcript is read from
 // groups_chat with the summary. EraseAccount (the users module's
 // AccountEraser) cancels the user's meetings, ends the sessions they host,
-// and deletes their chat lines, invites, attendance and part in summaries.
+// and deletes their chat lines (also from live sessions' recent chat),
+// invites, attendance and part in summaries; a session still running when
+// they were erased leaves them out of its summary when it ends (the
+// summary checks every participant's account).
 //
-// Needs (deps.go): the users module (Exists) to check invitees and
-// attendees; the activity module's workout catalog and RecordGroupWorkout;
+// Needs (deps.go): the users module (Exists) to check invitees, attendees
+// and, at the end, participants; the activity module's workout catalog and RecordGroupWorkout;
 // the job queue; the realtime hub and the cache.
 package groups

@@ -3,8 +3,11 @@ package groups
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
+
+	"github.com/fitloop/fitloop/platform/apperr"
 )
 
 // endIfEmpty ends a session whose last participant left at least the
@@ -84,6 +87,9 @@ func (s *service) summarize(ctx context.Context, sessionID string) error {
 		return err
 	}
 	ids := st.everyone()
+	if err := s.forgetErased(ctx, st, ids); err != nil {
+		return err
+	}
 	t, err := s.readTotals(ctx, sessionID, ids)
 	if err != nil {
 		return err
@@ -96,6 +102,26 @@ func (s *service) summarize(ctx context.Context, sessionID string) error {
 		return err
 	}
 	return s.dropTotals(ctx, sessionID, ids)
+}
+
+// forgetErased drops from a frozen state the participants whose account
+// was erased while the session ran (the erasure cannot find live sessions:
+// they are in the cache), so the summary names no one who is gone and no
+// workout is recorded for them.
+func (s *service) forgetErased(ctx context.Context, st *liveState, ids []string) error {
+	gone := map[string]bool{}
+	for _, id := range ids {
+		switch err := s.users.Exists(ctx, id); {
+		case apperr.KindOf(err) == apperr.NotFound:
+			gone[id] = true
+		case err != nil:
+			return err
+		}
+	}
+	if len(gone) > 0 {
+		st.Departed = slices.DeleteFunc(st.Departed, func(d stint) bool { return gone[d.UserID] })
+	}
+	return nil
 }
 
 // endDue is the groups.end_due job: it ends the sessions past their

@@ -48,6 +48,12 @@ func (f *fakeUsers) Exists(_ context.Context, userID string) error {
 	return nil
 }
 
+func (f *fakeUsers) remove(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.live, id)
+}
+
 func (f *fakeUsers) add(id string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -207,21 +207,39 @@ func TestLiveRoomHearsTheEnd(t *testing.T) {
 		"cancelling a meeting that has begun ends its room")
 }
 
-func TestErasedUsersLinesLeaveTheRecentChat(t *testing.T) {
+// An account erased while its user is in someone else's live class: its
+// chat lines leave the recent chat, and when the class ends the summary
+// (from which the workout jobs are made) does not name them.
+func TestAnErasedParticipantLeavesNoTrace(t *testing.T) {
 	t.Parallel()
 	e := newLiveEnv(t)
-	s, _, a, b := e.class(t)
+	s, host, a, b := e.class(t)
 	a.send(map[string]any{"type": groups.MsgChat, "message": "from a"})
 	require.Equal(t, "from a", data[groups.ChatMessage](t, b.next(groups.EvChat)).Message)
+	a.send(map[string]any{"type": groups.MsgExercise, "exercise": "squat", "reps": 5})
+	host.exercises(1)
 	b.send(map[string]any{"type": groups.MsgChat, "message": "from b"})
 	require.Equal(t, "from b", data[groups.ChatMessage](t, b.next(groups.EvChat)).Message)
 	snap := e.dial(t, e.c).join(s.ID)
 	require.Len(t, snap.Chat, 2)
 
+	e.users.remove(e.a.ID) // the delete-account saga closes the account first
 	require.NoError(t, e.mod.EraseAccount(context.Background(), e.a.ID))
 	require.NoError(t, e.mod.EraseAccount(context.Background(), e.a.ID), "idempotent")
 	snap = e.dial(t, e.admin).join(s.ID)
 	require.Len(t, snap.Chat, 1, "a late joiner no longer sees the erased user's line")
 	assert.Equal(t, "from b", snap.Chat[0].Message)
 	assert.Equal(t, e.b.ID, snap.Chat[0].UserID)
+
+	e.do(t, as("", http.MethodPost, api+"/groups/sessions/"+s.ID+"/end", e.host.Token, nil, http.StatusOK))
+	b.next(groups.EvEnded)
+	sum := decode[groups.Summary](t, e.do(t, as("", http.MethodGet, api+"/groups/sessions/"+s.ID+"/summary", e.admin.Token, nil, http.StatusOK)))
+	var who []string
+	for _, p := range sum.Participants {
+		who = append(who, p.UserID)
+	}
+	assert.ElementsMatch(t, []string{e.host.ID, e.b.ID, e.c.ID, e.admin.ID}, who)
+	for _, line := range sum.Chat {
+		assert.NotEqual(t, e.a.ID, line.UserID, "the transcript has none of their lines")
+	}
 }
