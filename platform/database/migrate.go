@@ -20,7 +20,14 @@ type MigrationStatus struct {
 	Applied bool
 }
 
+// migrationsTable records the applied versions of fitloop's own schema.
+const migrationsTable = "schema_migrations"
+
 func (db *DB) provider(fsys fs.FS) (*goose.Provider, error) {
+	return db.providerFor(fsys, migrationsTable)
+}
+
+func (db *DB) providerFor(fsys fs.FS, table string) (*goose.Provider, error) {
 	sqlDB, err := db.SQL()
 	if err != nil {
 		return nil, err
@@ -29,7 +36,7 @@ func (db *DB) provider(fsys fs.FS) (*goose.Provider, error) {
 	if db.dialect == Postgres {
 		dialect = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(dialect, sqlDB, fsys, goose.WithTableName("schema_migrations"))
+	p, err := goose.NewProvider(dialect, sqlDB, fsys, goose.WithTableName(table))
 	if err != nil {
 		return nil, fmt.Errorf("database: migrations: %w", err)
 	}
@@ -39,7 +46,14 @@ func (db *DB) provider(fsys fs.FS) (*goose.Provider, error) {
 // Migrate applies every pending migration in fsys, one transaction per file,
 // and returns how many it applied.
 func (db *DB) Migrate(ctx context.Context, fsys fs.FS) (int, error) {
-	p, err := db.provider(fsys)
+	return db.MigrateTable(ctx, fsys, migrationsTable)
+}
+
+// MigrateTable is Migrate for a schema of its own that records its versions
+// in table, so that it can share a database with fitloop's schema (the
+// reporting warehouse may be given the operational PostgreSQL database).
+func (db *DB) MigrateTable(ctx context.Context, fsys fs.FS, table string) (int, error) {
+	p, err := db.providerFor(fsys, table)
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,57 @@
+package etl
+
+import (
+	"context"
+	"time"
+)
+
+// Cursor is a position in a change feed: changes are ordered by (At, ID),
+// and a feed answers those strictly after the cursor. The zero Cursor is
+// the beginning.
+type Cursor struct {
+	At time.Time
+	ID string
+}
+
+// after reports whether c is later than o.
+func (c Cursor) after(o Cursor) bool {
+	return c.At.After(o.At) || (c.At.Equal(o.At) && c.ID > o.ID)
+}
+
+// UserChange is an account as the users module's feed gives it: never an
+// email, name or biometrics.
+type UserChange struct {
+	UserID    string
+	Role      string
+	Timezone  string // IANA name
+	SignupAt  time.Time
+	ChangedAt time.Time
+	Deleted   bool // erased: the user and every fact of theirs leave the warehouse
+}
+
+// WorkoutChange is a workout as the activity module's feed gives it; a
+// tombstone (Deleted) carries only ID, UserID and ChangedAt.
+type WorkoutChange struct {
+	ID             string
+	UserID         string
+	WorkoutType    string
+	StartTime      time.Time
+	EndTime        *time.Time // nil while it runs
+	DurationS      int64
+	CaloriesBurned float64
+	DistanceKM     *float64
+	AvgHeartRate   *int
+	Source         string
+	ChangedAt      time.Time
+	Deleted        bool
+}
+
+// Users is the users module's account feed (main.go adapts it).
+type Users interface {
+	UserChanges(ctx context.Context, after Cursor, limit int) ([]UserChange, error)
+}
+
+// Workouts is the activity module's workout feed (main.go adapts it).
+type Workouts interface {
+	WorkoutChanges(ctx context.Context, after Cursor, limit int) ([]WorkoutChange, error)
+}

@@ -1,0 +1,31 @@
+// Package etl loads the reporting warehouse: a star schema (dim_user,
+// dim_date, dim_workout_type, fact_workouts, fact_daily_metrics,
+// fact_goal_progress, fact_group_sessions) in a database of its own — a
+// SQLite file by default, PostgreSQL in production, possibly another server
+// than the operational database — with its own migrations
+// (migrations/{sqlite,postgres}, versions recorded in
+// etl_schema_migrations).
+//
+// Extract. The loader reads the other modules only through change feeds
+// (deps.go): "rows changed after cursor C, at most N", deletions included
+// as tombstones, ordered by (changed_at, id). It never reads their tables.
+//
+// Transform. Users appear only by a pseudonymous key (an HMAC of their id
+// under a secret key), with their role, signup date and time zone: no
+// email, name or biometrics. Facts are dated by the user's local day.
+//
+// Load. Incremental by watermark: each source's cursor is kept in
+// etl_watermarks and moved in the same warehouse transaction as the batch
+// it covers, so a crash mid-run leaves the warehouse consistent and the
+// next run carries on with no duplicates. Rows are upserted by their source
+// ids, so loading a batch twice changes nothing; each run starts a lag
+// window (Lag) before the watermark, because replicas' clocks and commit
+// order make changed_at only roughly monotonic, and re-reading is harmless.
+// A deleted user takes every fact of theirs out; a tombstoned workout its
+// fact.
+//
+// Status (issue 6, in progress): the warehouse schema and the loader for
+// users and workouts. Still to come: the cron job etl.load, `fitloop etl
+// run`, the admin routes and etl_runs, metric, goal and group facts, the
+// breaker, and the analytics routes.
+package etl

@@ -1,0 +1,356 @@
+package etl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/fitloop/fitloop/platform/database"
+)
+
+// Loader defaults.
+const (
+	DefaultBatch = 5000            // changes read and written per transaction
+	DefaultLag   = 5 * time.Minute // how far before its watermark a run re-reads a feed
+	MaxBatch     = 10_000
+)
+
+// Source names: the keys of etl_watermarks and of a run's statistics.
+const (
+	SourceUsers    = "users"
+	SourceWorkouts = "workouts"
+)
+
+// Loader runs loads into the warehouse.
+type Loader struct {
+	wh       *database.DB
+	users    Users
+	workouts Workouts
+	key      []byte
+	batch    int
+	lag      time.Duration
+	now      func() time.Time
+}
+
+// LoaderDeps is what a Loader needs.
+type LoaderDeps struct {
+	Warehouse    *database.DB // migrated (OpenWarehouse)
+	Users        Users
+	Workouts     Workouts
+	PseudonymKey []byte           // the users' pseudonyms' key; at least 16 bytes
+	Batch        int              // DefaultBatch when 0
+	Lag          time.Duration    // DefaultLag when 0; negative: none
+	Now          func() time.Time // time.Now when nil
+}
+
+// NewLoader checks deps and returns a Loader.
+func NewLoader(d LoaderDeps) (*Loader, error) {
+	switch {
+	case d.Warehouse == nil || d.Users == nil || d.Workouts == nil:
+		return nil, errors.New("etl: the loader needs a warehouse, users and workouts")
+	case len(d.PseudonymKey) < 16:
+		return nil, errors.New("etl: the pseudonym key must be at least 16 bytes")
+	case d.Batch < 0 || d.Batch > MaxBatch:
+		return nil, fmt.Errorf("etl: batch must be 1 to %d", MaxBatch)
+	}
+	l := &Loader{wh: d.Warehouse, users: d.Users, workouts: d.Workouts, key: d.PseudonymKey,
+		batch: d.Batch, lag: d.Lag, now: d.Now}
+	if l.batch == 0 {
+		l.batch = DefaultBatch
+	}
+	if l.lag == 0 {
+		l.lag = DefaultLag
+	}
+	l.lag = max(l.lag, 0)
+	if l.now == nil {
+		l.now = time.Now
+	}
+	return l, nil
+}
+
+// Counts are one table's rows in a run.
+type Counts struct {
+	Read    int `json:"read"`
+	Written int `json:"written"` // upserted or deleted
+}
+
+// Stats are what a run did, by source, and where it left each feed.
+type Stats struct {
+	Tables     map[string]*Counts `json:"tables"`
+	Watermarks map[string]Cursor  `json:"watermarks"`
+}
+
+func (s *Stats) table(name string) *Counts {
+	if s.Tables[name] == nil {
+		s.Tables[name] = &Counts{}
+	}
+	return s.Tables[name]
+}
+
+// Run loads what changed since the last run, source by source (users
+// first, so facts find their user's time zone). With full, it empties the
+// warehouse and loads everything again, in one transaction per batch like
+// any run: a crash midway leaves a consistent, partly loaded warehouse
+// that the next run completes.
+func (l *Loader) Run(ctx context.Context, full bool) (*Stats, error) {
+	st := &Stats{Tables: map[string]*Counts{}, Watermarks: map[string]Cursor{}}
+	if full {
+		if err := l.reset(ctx); err != nil {
+			return st, err
+		}
+	}
+	if err := pump(ctx, l, st, SourceUsers, l.users.UserChanges,
+		func(c UserChange) Cursor { return Cursor{At: c.ChangedAt, ID: c.UserID} }, l.applyUsers); err != nil {
+		return st, err
+	}
+	if err := pump(ctx, l, st, SourceWorkouts, l.workouts.WorkoutChanges,
+		func(c WorkoutChange) Cursor { return Cursor{At: c.ChangedAt, ID: c.ID} }, l.applyWorkouts); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// reset empties the warehouse's tables and watermarks in one transaction.
+func (l *Loader) reset(ctx context.Context) error {
+	return l.wh.Tx(ctx, func(tx *gorm.DB) error {
+		for _, t := range append(slices.Clone(factTables), "dim_user", "dim_workout_type", "etl_watermarks", "etl_erased_users") {
+			if err := tx.Exec("DELETE FROM " + t).Error; err != nil {
+				return fmt.Errorf("etl: empty %s: %w", t, err)
+			}
+		}
+		return nil
+	})
+}
+
+// pump moves one feed into the warehouse: batch by batch from a lag window
+// before its watermark, each batch applied and the watermark moved in one
+// transaction.
+func pump[T any](ctx context.Context, l *Loader, st *Stats, source string,
+	fetch func(context.Context, Cursor, int) ([]T, error), cursor func(T) Cursor,
+	apply func(*gorm.DB, []T, *Stats) error) error {
+	mark, err := l.watermark(ctx, source)
+	if err != nil {
+		return err
+	}
+	from := mark
+	if l.lag > 0 && !mark.At.IsZero() {
+		from = Cursor{At: mark.At.Add(-l.lag)}
+	}
+	for {
+		rows, err := fetch(ctx, from, l.batch)
+		if err != nil {
+			return fmt.Errorf("etl: read %s: %w", source, err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		last := cursor(rows[len(rows)-1])
+		err = l.wh.Tx(ctx, func(tx *gorm.DB) error {
+			if err := apply(tx, rows, st); err != nil {
+				return err
+			}
+			if !last.after(mark) {
+				return nil // re-read inside the lag window: the watermark stays
+			}
+			return tx.Clauses(clause.OnConflict{UpdateAll: true}).
+				Create(&watermarkRow{Source: source, ChangedAt: last.At.UTC(), ID: last.ID, UpdatedAt: l.now().UTC()}).Error
+		})
+		if err != nil {
+			return fmt.Errorf("etl: load %s: %w", source, err)
+		}
+		if last.after(mark) {
+			mark = last
+		}
+		from = last
+		if len(rows) < l.batch {
+			break
+		}
+	}
+	st.Watermarks[source] = mark
+	return nil
+}
+
+// watermark returns how far source has been loaded (zero: not yet).
+func (l *Loader) watermark(ctx context.Context, source string) (Cursor, error) {
+	var w watermarkRow
+	err := l.wh.Read(ctx).Where("source = ?", source).Limit(1).Find(&w).Error
+	if err != nil {
+		return Cursor{}, fmt.Errorf("etl: read the %s watermark: %w", source, err)
+	}
+	return Cursor{At: w.ChangedAt, ID: w.ID}, nil
+}
+
+// applyUsers upserts dim_user and takes erased users out with their facts.
+func (l *Loader) applyUsers(tx *gorm.DB, rows []UserChange, st *Stats) error {
+	c := st.table("dim_user")
+	c.Read += len(rows)
+	var keep []dimUser
+	var gone, back []string
+	for _, u := range rows {
+		key := pseudonym(l.key, u.UserID)
+		if u.Deleted {
+			gone = append(gone, key)
+			continue
+		}
+		back = append(back, key) // an erasure that failed and was undone
+		keep = append(keep, dimUser{UserKey: key, Role: u.Role, SignupDate: dateKey(inZone(u.SignupAt, u.Timezone)),
+			Timezone: u.Timezone, ChangedAt: u.ChangedAt.UTC()})
+	}
+	if len(keep) > 0 {
+		// leaderboard_opt_in is not in the feed yet; an upsert keeps it.
+		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "user_key"}},
+			DoUpdates: clause.AssignmentColumns([]string{"role", "signup_date", "timezone", "changed_at"})}).
+			CreateInBatches(keep, 500).Error
+		if err != nil {
+			return err
+		}
+		c.Written += len(keep)
+	}
+	if len(back) > 0 {
+		if err := tx.Exec("DELETE FROM etl_erased_users WHERE user_key IN ?", back).Error; err != nil {
+			return err
+		}
+	}
+	if len(gone) > 0 {
+		erased := make([]erasedUser, len(gone))
+		for i, k := range gone {
+			erased[i] = erasedUser{UserKey: k, ErasedAt: l.now().UTC()}
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(erased, 500).Error; err != nil {
+			return err
+		}
+		for _, t := range factTables {
+			res := tx.Exec("DELETE FROM "+t+" WHERE user_key IN ?", gone)
+			if res.Error != nil {
+				return res.Error
+			}
+			st.table(t).Written += int(res.RowsAffected)
+		}
+		res := tx.Exec("DELETE FROM dim_user WHERE user_key IN ?", gone)
+		if res.Error != nil {
+			return res.Error
+		}
+		c.Written += int(res.RowsAffected)
+	}
+	return nil
+}
+
+// applyWorkouts upserts fact_workouts, dated by the user's local day, and
+// deletes the tombstoned ones.
+func (l *Loader) applyWorkouts(tx *gorm.DB, rows []WorkoutChange, st *Stats) error {
+	c := st.table("fact_workouts")
+	c.Read += len(rows)
+	zones, erased, err := l.batchUsers(tx, rows)
+	if err != nil {
+		return err
+	}
+	facts := make([]factWorkout, 0, len(rows))
+	dates := map[int]dimDate{}
+	types := map[string]bool{}
+	var gone []string
+	for _, w := range rows {
+		if w.Deleted {
+			gone = append(gone, w.ID)
+			continue
+		}
+		key := pseudonym(l.key, w.UserID)
+		if erased[key] {
+			continue // read after its user's erasure: stays out
+		}
+		local := w.StartTime.In(zones[key])
+		d := dateRow(local)
+		dates[d.DateKey] = d
+		types[w.WorkoutType] = true
+		f := factWorkout{WorkoutID: w.ID, UserKey: key, DateKey: d.DateKey, WorkoutType: w.WorkoutType,
+			StartTime: w.StartTime.UTC(), DurationS: w.DurationS, CaloriesBurned: w.CaloriesBurned,
+			DistanceKM: w.DistanceKM, AvgHeartRate: w.AvgHeartRate, Source: w.Source, ChangedAt: w.ChangedAt.UTC()}
+		if w.EndTime != nil {
+			end := w.EndTime.UTC()
+			f.EndTime = &end
+		}
+		facts = append(facts, f)
+	}
+	if err := upsertDims(tx, dates, types); err != nil {
+		return err
+	}
+	if len(facts) > 0 {
+		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(facts, 500).Error; err != nil {
+			return err
+		}
+		c.Written += len(facts)
+	}
+	if len(gone) > 0 {
+		res := tx.Exec("DELETE FROM fact_workouts WHERE workout_id IN ?", gone)
+		if res.Error != nil {
+			return res.Error
+		}
+		c.Written += int(res.RowsAffected)
+	}
+	return nil
+}
+
+// batchUsers finds the time zones of the batch's users in dim_user (UTC for a
+// user not loaded yet) and which of them were erased.
+func (l *Loader) batchUsers(tx *gorm.DB, rows []WorkoutChange) (map[string]*time.Location, map[string]bool, error) {
+	set := map[string]bool{}
+	for _, w := range rows {
+		set[pseudonym(l.key, w.UserID)] = true
+	}
+	keys := slices.Collect(maps.Keys(set))
+	var users []dimUser
+	if err := tx.Select("user_key", "timezone").Where("user_key IN ?", keys).Find(&users).Error; err != nil {
+		return nil, nil, err
+	}
+	var gone []string
+	if err := tx.Model(&erasedUser{}).Where("user_key IN ?", keys).Pluck("user_key", &gone).Error; err != nil {
+		return nil, nil, err
+	}
+	zones := make(map[string]*time.Location, len(keys))
+	for _, k := range keys {
+		zones[k] = time.UTC
+	}
+	for _, u := range users {
+		if loc, err := time.LoadLocation(u.Timezone); err == nil {
+			zones[u.UserKey] = loc
+		}
+	}
+	erased := make(map[string]bool, len(gone))
+	for _, k := range gone {
+		erased[k] = true
+	}
+	return zones, erased, nil
+}
+
+// upsertDims adds the dates and workout types a batch refers to.
+func upsertDims(tx *gorm.DB, dates map[int]dimDate, types map[string]bool) error {
+	if len(dates) > 0 {
+		rows := slices.Collect(maps.Values(dates))
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+			return err
+		}
+	}
+	if len(types) > 0 {
+		rows := make([]dimWorkoutType, 0, len(types))
+		for t := range types {
+			rows = append(rows, dimWorkoutType{WorkoutType: t})
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inZone is t in the named zone, or in UTC when the name is unknown.
+func inZone(t time.Time, zone string) time.Time {
+	if loc, err := time.LoadLocation(zone); err == nil {
+		return t.In(loc)
+	}
+	return t.UTC()
+}
