@@ -27,15 +27,29 @@
 //
 // Storage: a Store interface with two implementations sharing one contract
 // suite — SQL through the main database (tables activity_workouts,
-// activity_samples, activity_metric_slots and activity_metric_hours; the
-// default) and MongoDB (activity.store: mongo). On SQL the 15-minute and
-// hourly rollups are updated in the transaction that stores their samples,
-// and series aggregate them per bucket in SQL; on MongoDB the daily rollup
-// documents are a cache checked against the samples' count per slot. Either
-// way series stay exact.
+// activity_workout_tombstones, activity_samples, activity_metric_slots and
+// activity_metric_hours; the default) and MongoDB (activity.store: mongo).
+// On SQL the 15-minute and hourly rollups are updated in the transaction
+// that stores their samples, and series aggregate them per bucket in SQL;
+// on MongoDB the daily rollup documents are a cache checked against the
+// samples' count per slot. Either way series stay exact.
+//
+// Change feed: WorkoutChanges (changes.go) hands the etl module the
+// workouts created, changed or deleted after a (time, id) cursor, in that
+// order, a page at a time — the warehouse never reads the tables. Every
+// write stamps the workout's updated_at with the time of the write; a
+// deletion, one or an account's erasure, leaves a tombstone (id, user,
+// time): on SQL in the deleting transaction, on MongoDB right after a
+// single delete (a crash between the two loses it) and before an erasure's
+// deletes. Creating a workout under a tombstoned id (a group workout
+// recorded again) removes the tombstone. Stamps come from each replica's
+// clock before commit, so a consumer keeps its watermark a few minutes
+// behind the present.
 //
 // Needs (deps.go): the users module's Basics (time zone, weight for
 // calories, quiet hours) and ActiveGoals; Push (the realtime hub) for live
 // notifications. Provides: EraseAccount for the users.delete_account saga,
-// GoalProgress and GoalSet for the users module, the GoalAlerts cron job.
+// GoalProgress and GoalSet for the users module, RecordGroupWorkout and
+// KnownWorkoutType for the groups module, WorkoutChanges for the etl
+// module, the GoalAlerts cron job.
 package activity

@@ -36,9 +36,10 @@ func (m *Module) RegisterRoutes(rg *gin.RouterGroup, authn auth.Authenticator) {
 }
 
 // EraseAccount forgets every workout, sample, notification and goal plan
-// of a user (the users module's AccountEraser; idempotent).
+// of a user (the users module's AccountEraser; idempotent). Each workout
+// leaves a tombstone in the change feed, so the warehouse drops it too.
 func (m *Module) EraseAccount(ctx context.Context, userID string) error {
-	if err := m.svc.store.EraseUser(ctx, userID); err != nil {
+	if err := m.svc.store.EraseUser(ctx, userID, m.svc.clock()); err != nil {
 		return err
 	}
 	return m.svc.notes.eraseUser(ctx, userID)

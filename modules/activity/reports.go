@@ -64,13 +64,13 @@ type MetricChange struct {
 // WorkoutsReport sums the period's workouts with the previous period's.
 type WorkoutsReport struct {
 	WorkoutTotals
-	ByType   []TypeTotals  `json:"by_type"`
-	Previous WorkoutTotals `json:"previous"`
-	Change   WorkoutChange `json:"change"`
+	ByType   []TypeTotals        `json:"by_type"`
+	Previous WorkoutTotals       `json:"previous"`
+	Change   WorkoutTotalsChange `json:"change"`
 }
 
-// WorkoutChange is the period's totals minus the previous period's.
-type WorkoutChange struct {
+// WorkoutTotalsChange is the period's totals minus the previous period's.
+type WorkoutTotalsChange struct {
 	TotalWorkouts       int64   `json:"total_workouts"`
 	TotalDuration       int64   `json:"total_duration"`
 	TotalCaloriesBurned float64 `json:"total_calories_burned"`
@@ -126,7 +126,7 @@ func (s *service) Report(ctx context.Context, userID string, q ReportQuery) (*Re
 	r.Workouts = WorkoutsReport{WorkoutTotals: cur.workouts.all, ByType: cur.workouts.types(),
 		Previous: before.workouts.all}
 	a, b := cur.workouts.all, before.workouts.all
-	r.Workouts.Change = WorkoutChange{TotalWorkouts: a.TotalWorkouts - b.TotalWorkouts,
+	r.Workouts.Change = WorkoutTotalsChange{TotalWorkouts: a.TotalWorkouts - b.TotalWorkouts,
 		TotalDuration: a.TotalDuration - b.TotalDuration, TotalCaloriesBurned: round1(a.TotalCaloriesBurned - b.TotalCaloriesBurned),
 		TotalDistanceKM: math.Round((a.TotalDistanceKM-b.TotalDistanceKM)*1000) / 1000}
 	if r.Goals, err = s.attainment(ctx, u, q.Period, cur, now); err != nil {

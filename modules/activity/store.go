@@ -12,15 +12,20 @@ import (
 //
 // Times are UTC. A method returns only after its writes are durable (SQL:
 // committed; MongoDB: acknowledged with write concern majority + journal).
+// Every write to a workout stamps it: CreateWorkout, EndWorkout and
+// UpdateWorkout store w.UpdatedAt (required, the time of the write), the
+// deletions their at, which is what the change feed orders by.
 type Store interface {
 	// CreateWorkout inserts w. An active workout (EndTime nil) while the
-	// user already has one fails with *ActiveWorkoutError naming it.
+	// user already has one fails with *ActiveWorkoutError naming it. A
+	// tombstone of w.ID (a deleted group workout recorded again) goes with
+	// the insert: the change feed shows the workout live.
 	CreateWorkout(ctx context.Context, w *Workout) error
 	// Workout returns one workout or ErrWorkoutNotFound.
 	Workout(ctx context.Context, id string) (*Workout, error)
-	// EndWorkout stores end time, duration and calories of an active
-	// workout and moves it to the next version: ErrWorkoutNotFound, or
-	// ErrWorkoutEnded when it has ended.
+	// EndWorkout stores end time, duration, calories and updated_at of an
+	// active workout and moves it to the next version: ErrWorkoutNotFound,
+	// or ErrWorkoutEnded when it has ended.
 	EndWorkout(ctx context.Context, w *Workout) error
 	// UpdateWorkout replaces the editable fields of a workout (type, times,
 	// duration, calories, distance, heart rate, notes, updated_at) if it is
@@ -28,8 +33,9 @@ type Store interface {
 	// when another write (an update, the end) got there first, so a write
 	// based on a stale read can never undo it; ErrWorkoutNotFound.
 	UpdateWorkout(ctx context.Context, w *Workout) error
-	// DeleteWorkout removes a workout: ErrWorkoutNotFound.
-	DeleteWorkout(ctx context.Context, id string) error
+	// DeleteWorkout removes a workout and leaves its tombstone, deleted at
+	// at (or at its updated_at, if that is later): ErrWorkoutNotFound.
+	DeleteWorkout(ctx context.Context, id string, at time.Time) error
 	// Workouts lists a user's workouts newest first (start_time, then id,
 	// both descending), after q.After when set, at most q.Limit.
 	Workouts(ctx context.Context, q WorkoutQuery) ([]Workout, error)
@@ -60,8 +66,15 @@ type Store interface {
 	EachSample(ctx context.Context, userID string, from, to time.Time, fn func(*Sample) error) error
 
 	// EraseUser deletes every workout, sample and rollup of a user
-	// (idempotent).
-	EraseUser(ctx context.Context, userID string) error
+	// (idempotent), leaving a tombstone of each workout as DeleteWorkout
+	// does.
+	EraseUser(ctx context.Context, userID string, at time.Time) error
+
+	// WorkoutChanges returns the workouts created, changed or deleted
+	// strictly after the cursor, ordered by (ChangedAt, ID), at most limit
+	// (1 to MaxChanges): live workouts by their updated_at, deleted ones by
+	// their tombstone.
+	WorkoutChanges(ctx context.Context, after ChangeCursor, limit int) ([]WorkoutChange, error)
 }
 
 // Workout is one workout session: live (started, then ended) or logged
@@ -167,6 +180,10 @@ var (
 	ErrWorkoutEnded    = errors.New("activity: workout already ended")
 	ErrWorkoutChanged  = errors.New("activity: workout changed since it was read")
 )
+
+// errNoUpdatedAt refuses a workout write without its time: the change feed
+// orders by it.
+var errNoUpdatedAt = errors.New("activity: a workout write needs its updated_at")
 
 // ActiveWorkoutError says the user already has an active workout.
 type ActiveWorkoutError struct{ SessionID string }

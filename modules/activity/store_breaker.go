@@ -121,8 +121,8 @@ func (s *breakerStore) UpdateWorkout(ctx context.Context, w *Workout) error {
 }
 
 // DeleteWorkout implements Store.
-func (s *breakerStore) DeleteWorkout(ctx context.Context, id string) error {
-	return s.do(ctx, func(ctx context.Context) error { return s.store.DeleteWorkout(ctx, id) })
+func (s *breakerStore) DeleteWorkout(ctx context.Context, id string, at time.Time) error {
+	return s.do(ctx, func(ctx context.Context) error { return s.store.DeleteWorkout(ctx, id, at) })
 }
 
 // Workouts implements Store.
@@ -164,6 +164,13 @@ func (s *breakerStore) EachSample(ctx context.Context, userID string, from, to t
 }
 
 // EraseUser implements Store.
-func (s *breakerStore) EraseUser(ctx context.Context, userID string) error {
-	return s.do(ctx, func(ctx context.Context) error { return s.store.EraseUser(ctx, userID) })
+func (s *breakerStore) EraseUser(ctx context.Context, userID string, at time.Time) error {
+	return s.do(ctx, func(ctx context.Context) error { return s.store.EraseUser(ctx, userID, at) })
+}
+
+// WorkoutChanges implements Store.
+func (s *breakerStore) WorkoutChanges(ctx context.Context, after ChangeCursor, limit int) ([]WorkoutChange, error) {
+	return get(ctx, s, func(ctx context.Context) ([]WorkoutChange, error) {
+		return s.store.WorkoutChanges(ctx, after, limit)
+	})
 }

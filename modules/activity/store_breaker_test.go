@@ -129,7 +129,7 @@ func TestBreakerStore(t *testing.T) {
 			"Workout":       func() error { _, err := s.Workout(ctx, "w1"); return err },
 			"EndWorkout":    func() error { return s.EndWorkout(ctx, w) },
 			"UpdateWorkout": func() error { return s.UpdateWorkout(ctx, w) },
-			"DeleteWorkout": func() error { return s.DeleteWorkout(ctx, "w1") },
+			"DeleteWorkout": func() error { return s.DeleteWorkout(ctx, "w1", day) },
 			"Workouts":      func() error { _, err := s.Workouts(ctx, activity.WorkoutQuery{UserID: "u1"}); return err },
 			"EachWorkout": func() error {
 				return s.EachWorkout(ctx, "u1", day, day.Add(time.Hour), func(*activity.Workout) error { return nil })
@@ -146,7 +146,11 @@ func TestBreakerStore(t *testing.T) {
 			"EachSample": func() error {
 				return s.EachSample(ctx, "u1", day, day.Add(time.Hour), func(*activity.Sample) error { return nil })
 			},
-			"EraseUser": func() error { return s.EraseUser(ctx, "u1") },
+			"EraseUser": func() error { return s.EraseUser(ctx, "u1", day) },
+			"WorkoutChanges": func() error {
+				_, err := s.WorkoutChanges(ctx, activity.ChangeCursor{}, 10)
+				return err
+			},
 		} {
 			t.Run(name, func(t *testing.T) { requireUnavailable(t, call()) })
 		}

@@ -47,6 +47,14 @@ func runStoreContract(t *testing.T, open func(t *testing.T) Store) {
 		{"returns_the_latest_sample_of_each_metric", contractLatest},
 		{"streams_samples_by_metric_then_time_within_the_range", contractEachSample},
 		{"erases_one_user_only", contractEraseUser},
+		{"feeds_every_write_as_the_workout_after_it", contractChangesFollowWrites},
+		{"feeds_a_deletion_as_a_tombstone_and_a_workout_created_again_as_live", contractChangesDelete},
+		{"pages_every_change_once_in_order_over_ties", contractChangesPages},
+		{"feeds_changes_strictly_after_the_cursor", contractChangesCursor},
+		{"feeds_a_tombstone_for_each_erased_workout", contractChangesErase},
+		{"feeds_from_the_beginning_after_the_zero_cursor", contractChangesFromZero},
+		{"refuses_feed_limits_out_of_range", contractChangesLimits},
+		{"refuses_workout_writes_without_their_time", contractChangesNeedTheTime},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -167,9 +175,9 @@ func contractEraseUser(t *testing.T, s Store) {
 		contractCreate(t, s, contractWorkout(user, "w1", ct0), contractActive(user, "w2", ct0.Add(time.Hour)))
 		contractAdd(t, s, user, samples, 2, 0)
 	}
-	require.NoError(t, s.EraseUser(sctx, u))
-	require.NoError(t, s.EraseUser(sctx, u), "erasing twice is fine")
-	require.NoError(t, s.EraseUser(sctx, contractUser(t, "erase-nobody")))
+	require.NoError(t, s.EraseUser(sctx, u, ct0.Add(4*time.Hour)))
+	require.NoError(t, s.EraseUser(sctx, u, ct0.Add(4*time.Hour)), "erasing twice is fine")
+	require.NoError(t, s.EraseUser(sctx, contractUser(t, "erase-nobody"), ct0.Add(4*time.Hour)))
 
 	for _, c := range []struct {
 		user string

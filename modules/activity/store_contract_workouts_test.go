@@ -120,7 +120,7 @@ func contractNotFound(t *testing.T, s Store) {
 	assert.ErrorIs(t, err, ErrWorkoutNotFound)
 	assert.ErrorIs(t, s.EndWorkout(sctx, w), ErrWorkoutNotFound)
 	assert.ErrorIs(t, s.UpdateWorkout(sctx, w), ErrWorkoutNotFound)
-	assert.ErrorIs(t, s.DeleteWorkout(sctx, w.ID), ErrWorkoutNotFound)
+	assert.ErrorIs(t, s.DeleteWorkout(sctx, w.ID, ct0.Add(4*time.Hour)), ErrWorkoutNotFound)
 }
 
 func contractUpdate(t *testing.T, s Store) {
@@ -161,16 +161,16 @@ func contractDelete(t *testing.T, s Store) {
 	u := contractUser(t, "delete")
 	keep, gone := contractWorkout(u, "keep", ct0), contractWorkout(u, "gone", ct0.Add(time.Hour))
 	contractCreate(t, s, keep, gone)
-	require.NoError(t, s.DeleteWorkout(sctx, gone.ID))
+	require.NoError(t, s.DeleteWorkout(sctx, gone.ID, ct0.Add(4*time.Hour)))
 	_, err := s.Workout(sctx, gone.ID)
 	assert.ErrorIs(t, err, ErrWorkoutNotFound)
-	assert.ErrorIs(t, s.DeleteWorkout(sctx, gone.ID), ErrWorkoutNotFound)
+	assert.ErrorIs(t, s.DeleteWorkout(sctx, gone.ID, ct0.Add(4*time.Hour)), ErrWorkoutNotFound)
 	_, err = s.Workout(sctx, keep.ID)
 	assert.NoError(t, err)
 
 	live := contractActive(u, "live", ct0.Add(2*time.Hour))
 	contractCreate(t, s, live)
-	require.NoError(t, s.DeleteWorkout(sctx, live.ID))
+	require.NoError(t, s.DeleteWorkout(sctx, live.ID, ct0.Add(4*time.Hour)))
 	assert.NoError(t, s.CreateWorkout(sctx, contractActive(u, "live2", ct0.Add(3*time.Hour))),
 		"deleting the active workout frees the slot")
 }

@@ -29,6 +29,9 @@ package activity
 //	activity_samples        one document per sample, _id = user|metric|µs|source
 //	activity_metrics_daily  one document per user, metric and UTC day: 96
 //	                        fifteen-minute slot aggregates (a validated cache)
+//	activity_workout_tombstones
+//	                        one document per deleted workout, _id = session id
+//	                        (the change feed's deletions)
 
 import (
 	"context"
@@ -51,6 +54,7 @@ const (
 	mongoWorkoutsName = "activity_workouts"
 	mongoSamplesName  = "activity_samples"
 	mongoDailyName    = "activity_metrics_daily"
+	mongoTombsName    = "activity_workout_tombstones"
 )
 
 // mongoStore is the Store on a MongoDB database (activity.store: mongo).
@@ -58,6 +62,7 @@ type mongoStore struct {
 	workouts *mongo.Collection
 	samples  *mongo.Collection
 	daily    *mongo.Collection
+	tombs    *mongo.Collection
 }
 
 var _ Store = (*mongoStore)(nil)
@@ -79,6 +84,7 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (Store, error) {
 		workouts: db.Collection(mongoWorkoutsName, durable),
 		samples:  db.Collection(mongoSamplesName, committed),
 		daily:    db.Collection(mongoDailyName, committed),
+		tombs:    db.Collection(mongoTombsName, durable),
 	}
 	for coll, models := range map[*mongo.Collection][]mongo.IndexModel{
 		s.workouts: {
@@ -90,6 +96,14 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (Store, error) {
 				Options: options.Index().SetName("user_start")},
 			{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "workout_type", Value: 1}, {Key: "start_us", Value: -1}, {Key: "_id", Value: -1}},
 				Options: options.Index().SetName("user_type_start")},
+			// The change feed's live half.
+			{Keys: bson.D{{Key: "updated_us", Value: 1}, {Key: "_id", Value: 1}},
+				Options: options.Index().SetName("updated")},
+		},
+		s.tombs: {
+			// The change feed's deleted half.
+			{Keys: bson.D{{Key: "deleted_us", Value: 1}, {Key: "_id", Value: 1}},
+				Options: options.Index().SetName("deleted")},
 		},
 		s.samples: {
 			// Duplicates by sample id: see mongoSample.Key.
@@ -113,14 +127,18 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (Store, error) {
 	return s, nil
 }
 
-// EraseUser deletes the user's workouts, samples and rollups, one
-// collection after the other (each delete is idempotent; a failure part-way
-// is finished by calling it again). Rollups go last: a Buckets racing the
-// erasure may still write a rollup from samples it read before they were
-// deleted; it is invalid (its counts no longer match) and never shown, and
-// users are not created again under an erased id.
-func (s *mongoStore) EraseUser(ctx context.Context, userID string) error {
-	for _, coll := range []*mongo.Collection{s.workouts, s.samples, s.daily} {
+// EraseUser deletes the user's workouts, with their tombstones written
+// before each batch is deleted (eraseWorkouts), then samples and rollups,
+// one collection after the other (each delete is idempotent; a failure
+// part-way is finished by calling it again). Rollups go last: a Buckets
+// racing the erasure may still write a rollup from samples it read before
+// they were deleted; it is invalid (its counts no longer match) and never
+// shown, and users are not created again under an erased id.
+func (s *mongoStore) EraseUser(ctx context.Context, userID string, at time.Time) error {
+	if err := s.eraseWorkouts(ctx, userID, at); err != nil {
+		return err
+	}
+	for _, coll := range []*mongo.Collection{s.samples, s.daily} {
 		if _, err := coll.DeleteMany(ctx, bson.D{{Key: "user_id", Value: userID}}); err != nil {
 			return fmt.Errorf("activity: erase user from %s: %w", coll.Name(), err)
 		}

@@ -258,7 +258,7 @@ func TestMongoWorkouts(t *testing.T) {
 		require.ErrorAs(t, s.UpdateWorkout(ctx, &reopened), &conflict)
 		assert.Equal(t, "w2", conflict.SessionID)
 
-		require.NoError(t, s.DeleteWorkout(ctx, "w2"))
+		require.NoError(t, s.DeleteWorkout(ctx, "w2", mongoT0.Add(2*time.Hour)))
 		require.NoError(t, s.UpdateWorkout(ctx, &reopened), "alone, it may be reopened")
 		got, err := s.Workout(ctx, "w1")
 		require.NoError(t, err)
@@ -271,7 +271,7 @@ func TestMongoWorkouts(t *testing.T) {
 		t.Parallel()
 		s, _ := openMongoStore(t)
 		require.NoError(t, s.CreateWorkout(ctx, active("u1", "w1")))
-		require.NoError(t, s.DeleteWorkout(ctx, "w1"))
+		require.NoError(t, s.DeleteWorkout(ctx, "w1", mongoT0.Add(2*time.Hour)))
 		w := active("u1", "w1")
 		end := mongoT0.Add(time.Hour)
 		w.EndTime = &end
@@ -330,10 +330,11 @@ func TestMongoStoreConcerns(t *testing.T) {
 	var cmds mongoCommands
 	s, _ := openMongoStoreWith(t, cmds.monitor())
 
-	w := &Workout{ID: "w1", UserID: "u1", WorkoutType: "yoga", StartTime: mongoT0, Source: SourceLive}
+	w := &Workout{ID: "w1", UserID: "u1", WorkoutType: "yoga", StartTime: mongoT0, Source: SourceLive,
+		CreatedAt: mongoT0, UpdatedAt: mongoT0}
 	require.NoError(t, s.CreateWorkout(ctx, w))
 	end := mongoT0.Add(time.Hour)
-	w.EndTime = &end
+	w.EndTime, w.UpdatedAt = &end, end
 	require.NoError(t, s.EndWorkout(ctx, w))
 	w.Version++ // the end moved it on
 	require.NoError(t, s.UpdateWorkout(ctx, w))
@@ -341,13 +342,17 @@ func TestMongoStoreConcerns(t *testing.T) {
 	require.Len(t, mongoSlots(t, s, "u1", "steps"), 1) // writes the rollup cache
 	_, err := s.LatestSamples(ctx, "u1")
 	require.NoError(t, err)
-	require.NoError(t, s.DeleteWorkout(ctx, "w1"))
-	require.NoError(t, s.EraseUser(ctx, "u1"))
+	require.NoError(t, s.DeleteWorkout(ctx, "w1", mongoT0.Add(2*time.Hour)))
+	w2 := *w
+	w2.ID = "w2"
+	require.NoError(t, s.CreateWorkout(ctx, &w2))
+	require.NoError(t, s.EraseUser(ctx, "u1", mongoT0.Add(2*time.Hour)))
 
 	for _, c := range []struct{ cmd, coll string }{
 		{"insert", mongoWorkoutsName}, {"update", mongoWorkoutsName}, {"delete", mongoWorkoutsName},
 		{"insert", mongoSamplesName}, {"delete", mongoSamplesName},
 		{"update", mongoDailyName}, {"delete", mongoDailyName},
+		{"findAndModify", mongoWorkoutsName}, {"update", mongoTombsName}, {"delete", mongoTombsName},
 	} {
 		sent := cmds.on(c.cmd, c.coll)
 		require.NotEmpty(t, sent, "%s %s", c.cmd, c.coll)

@@ -92,12 +92,24 @@ func (d *mongoWorkout) toWorkout() *Workout {
 // CreateWorkout inserts w. An insert refused by one_active_per_user answers
 // *ActiveWorkoutError naming the active workout; when that has ended by the
 // time it is looked up, the insert is tried again. A refused id is an error.
+//
+// A tombstone of the id is removed right after the insert (no transaction
+// holds the two). Should that fail, CreateWorkout answers the error though
+// the workout is stored, and the change feed shows the old tombstone
+// before the workout, which a consumer applying changes in order ends
+// with.
 func (s *mongoStore) CreateWorkout(ctx context.Context, w *Workout) error {
+	if w.UpdatedAt.IsZero() {
+		return errNoUpdatedAt
+	}
 	mongoNormalize(w)
 	doc := toMongoWorkout(w)
 	for range 3 {
 		_, err := s.workouts.InsertOne(ctx, doc)
-		if err == nil || !isMongoDuplicate(err) {
+		if err == nil {
+			return s.untombstone(ctx, w.ID)
+		}
+		if !isMongoDuplicate(err) {
 			return wrapMongo("create workout", err)
 		}
 		if !w.Active() {
@@ -143,23 +155,23 @@ func (s *mongoStore) Workout(ctx context.Context, id string) (*Workout, error) {
 	return d.toWorkout(), nil
 }
 
-// EndWorkout stores end time, duration and calories of an active workout
-// (and updated_at when set), in one update conditional on end_us being
-// null; when nothing matched, a second look tells ended from missing.
-// MongoDB applies the update atomically, so of racing ends exactly one
-// succeeds; FerretDB v1 may let two through (see store_mongo.go).
+// EndWorkout stores end time, duration, calories and updated_at of an
+// active workout, in one update conditional on end_us being null; when
+// nothing matched, a second look tells ended from missing. MongoDB applies
+// the update atomically, so of racing ends exactly one succeeds; FerretDB
+// v1 may let two through (see store_mongo.go).
 func (s *mongoStore) EndWorkout(ctx context.Context, w *Workout) error {
 	if w.EndTime == nil {
 		return errors.New("activity: end workout: no end time")
+	}
+	if w.UpdatedAt.IsZero() {
+		return errNoUpdatedAt
 	}
 	mongoNormalize(w)
 	set := bson.D{
 		{Key: "end_us", Value: mongoMicros(*w.EndTime)}, {Key: "one_active", Value: w.ID},
 		{Key: "duration", Value: w.Duration}, {Key: "calories_burned", Value: w.CaloriesBurned},
-		{Key: "calories_estimated", Value: w.CaloriesEstimated},
-	}
-	if !w.UpdatedAt.IsZero() {
-		set = append(set, bson.E{Key: "updated_us", Value: mongoMicros(w.UpdatedAt)})
+		{Key: "calories_estimated", Value: w.CaloriesEstimated}, {Key: "updated_us", Value: mongoMicros(w.UpdatedAt)},
 	}
 	res, err := s.workouts.UpdateOne(ctx, bson.D{{Key: "_id", Value: w.ID}, {Key: "end_us", Value: nil}},
 		bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}})
@@ -192,6 +204,9 @@ func (s *mongoStore) missingOr(ctx context.Context, op, id string, otherwise err
 // workout active again while the user has another active one answers
 // *ActiveWorkoutError.
 func (s *mongoStore) UpdateWorkout(ctx context.Context, w *Workout) error {
+	if w.UpdatedAt.IsZero() {
+		return errNoUpdatedAt
+	}
 	mongoNormalize(w)
 	d := toMongoWorkout(w)
 	set := bson.D{
@@ -218,19 +233,6 @@ func (s *mongoStore) UpdateWorkout(ctx context.Context, w *Workout) error {
 		return nil
 	}
 	return s.missingOr(ctx, "update workout", w.ID, ErrWorkoutChanged)
-}
-
-// DeleteWorkout removes a workout: ErrWorkoutNotFound. Deleting the active
-// workout frees the user's active slot with it.
-func (s *mongoStore) DeleteWorkout(ctx context.Context, id string) error {
-	res, err := s.workouts.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
-	if err != nil {
-		return wrapMongo("delete workout", err)
-	}
-	if res.DeletedCount == 0 {
-		return ErrWorkoutNotFound
-	}
-	return nil
 }
 
 // Workouts lists a user's workouts newest first along index user_start (or

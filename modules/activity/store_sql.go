@@ -96,36 +96,48 @@ func translate(op string, err error, notFound error) error {
 // the store answers it with *ActiveWorkoutError.
 var errActiveTaken = errors.New("activity: active workout taken")
 
-// CreateWorkout inserts w. An active workout goes in with ON CONFLICT DO
-// NOTHING on the one-active index, so a refusal leaves the transaction usable
-// (PostgreSQL aborts it on an error) to read the active workout's id.
+// CreateWorkout inserts w and removes a tombstone of its id in the same
+// transaction.
 func (s *SQLStore) CreateWorkout(ctx context.Context, w *Workout) error {
+	if w.UpdatedAt.IsZero() {
+		return errNoUpdatedAt
+	}
 	normalize(w)
 	row := toRow(w)
 	var active string
-	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if !w.Active() {
-			return tx.Create(row).Error
+	err := s.db.Tx(ctx, func(tx *gorm.DB) (err error) {
+		if active, err = insertWorkout(tx, row); err != nil {
+			return err
 		}
-		// The active workout may end between the refusal and the look-up;
-		// then the insert is tried again.
-		for range 3 {
-			res := tx.Clauses(oneActive).Create(row)
-			if res.Error != nil || res.RowsAffected == 1 {
-				return res.Error
-			}
-			id, err := activeWorkoutID(tx, w.UserID)
-			if err != nil || id != "" {
-				active = id
-				return cmp.Or(err, errActiveTaken)
-			}
-		}
-		return errActiveTaken
+		return untombstone(tx, row.ID)
 	})
 	if errors.Is(err, errActiveTaken) {
 		return &ActiveWorkoutError{SessionID: active}
 	}
 	return translate("create workout", err, nil)
+}
+
+// insertWorkout inserts row. An active workout goes in with ON CONFLICT DO
+// NOTHING on the one-active index, so a refusal leaves the transaction
+// usable (PostgreSQL aborts it on an error) to read the active workout's
+// id, which it answers with errActiveTaken.
+func insertWorkout(tx *gorm.DB, row *workoutRow) (string, error) {
+	if row.EndTime != nil {
+		return "", tx.Create(row).Error
+	}
+	// The active workout may end between the refusal and the look-up;
+	// then the insert is tried again.
+	for range 3 {
+		res := tx.Clauses(oneActive).Create(row)
+		if res.Error != nil || res.RowsAffected == 1 {
+			return "", res.Error
+		}
+		id, err := activeWorkoutID(tx, row.UserID)
+		if err != nil || id != "" {
+			return id, cmp.Or(err, errActiveTaken)
+		}
+	}
+	return "", errActiveTaken
 }
 
 // oneActive makes an insert refused by activity_workouts_one_active a no-op.
@@ -154,21 +166,21 @@ func (s *SQLStore) Workout(ctx context.Context, id string) (*Workout, error) {
 	return r.toWorkout(), nil
 }
 
-// EndWorkout stores end time, duration and calories of an active workout
-// (and updated_at when set). Only a row whose end_time is NULL changes; when
-// none does, a second look tells ended from missing.
+// EndWorkout stores end time, duration, calories and updated_at of an
+// active workout. Only a row whose end_time is NULL changes; when none
+// does, a second look tells ended from missing.
 func (s *SQLStore) EndWorkout(ctx context.Context, w *Workout) error {
 	if w.EndTime == nil {
 		return errors.New("activity: end workout: no end time")
+	}
+	if w.UpdatedAt.IsZero() {
+		return errNoUpdatedAt
 	}
 	normalize(w)
 	set := map[string]any{
 		"end_time": *w.EndTime, "duration": w.Duration,
 		"calories_burned": w.CaloriesBurned, "calories_estimated": w.CaloriesEstimated,
-		"version": gorm.Expr("version + 1"),
-	}
-	if !w.UpdatedAt.IsZero() {
-		set["updated_at"] = w.UpdatedAt
+		"updated_at": w.UpdatedAt, "version": gorm.Expr("version + 1"),
 	}
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&workoutRow{}).Where("id = ? AND end_time IS NULL", w.ID).Updates(set)
@@ -200,6 +212,9 @@ func missingOr(tx *gorm.DB, id string, otherwise error) error {
 // w.Version. Making an ended workout active again while the user has
 // another active one answers *ActiveWorkoutError.
 func (s *SQLStore) UpdateWorkout(ctx context.Context, w *Workout) error {
+	if w.UpdatedAt.IsZero() {
+		return errNoUpdatedAt
+	}
 	normalize(w)
 	set := map[string]any{
 		"workout_type": w.WorkoutType, "start_time": w.StartTime, "end_time": w.EndTime,
@@ -232,9 +247,13 @@ func (s *SQLStore) UpdateWorkout(ctx context.Context, w *Workout) error {
 	return translate("update workout", err, nil)
 }
 
-// DeleteWorkout removes a workout: ErrWorkoutNotFound.
-func (s *SQLStore) DeleteWorkout(ctx context.Context, id string) error {
+// DeleteWorkout removes a workout and writes its tombstone in the same
+// transaction: ErrWorkoutNotFound.
+func (s *SQLStore) DeleteWorkout(ctx context.Context, id string, at time.Time) error {
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := tombstone(tx, "id", id, at); err != nil {
+			return err
+		}
 		res := tx.Where("id = ?", id).Delete(&workoutRow{})
 		if res.Error == nil && res.RowsAffected == 0 {
 			return ErrWorkoutNotFound
@@ -319,9 +338,12 @@ func (s *SQLStore) EachWorkout(ctx context.Context, userID string, from, to time
 }
 
 // EraseUser deletes a user's workouts, samples and rollups in one
-// transaction.
-func (s *SQLStore) EraseUser(ctx context.Context, userID string) error {
+// transaction, which writes the workouts' tombstones first.
+func (s *SQLStore) EraseUser(ctx context.Context, userID string, at time.Time) error {
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := tombstone(tx, "user_id", userID, at); err != nil {
+			return err
+		}
 		for _, table := range []string{"activity_samples", "activity_metric_slots", "activity_metric_hours",
 			"activity_workouts"} {
 			if err := tx.Exec("DELETE FROM "+table+" WHERE user_id = ?", userID).Error; err != nil {

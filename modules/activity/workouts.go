@@ -359,7 +359,7 @@ func (s *service) DeleteWorkout(ctx context.Context, sessionID string) error {
 	if _, err := s.ownWorkout(ctx, sessionID); err != nil {
 		return err
 	}
-	return storeError(s.store.DeleteWorkout(ctx, sessionID))
+	return storeError(s.store.DeleteWorkout(ctx, sessionID, s.clock()))
 }
 
 // storeError maps store errors to API errors.
