@@ -36,13 +36,18 @@ func (s *service) Register(ctx context.Context, in RegisterInput) (*Account, err
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
 	a := &accountRow{ID: newID(), Username: in.Username, Email: in.Email, Role: in.Role,
-		Timezone: "UTC", Units: "metric", QuietHoursStart: defaultQuietStart, QuietHoursEnd: defaultQuietEnd,
-		CreatedAt: now, UpdatedAt: now}
-	cred := &credentialRow{ID: newID(), UserID: a.ID, PasswordHash: hash, CreatedAt: now,
-		ExpiresAt: now.Add(s.cfg.PasswordMaxAge)}
-	if err := s.db.Tx(ctx, func(tx *gorm.DB) error { return s.store.createAccount(tx, a, cred) }); err != nil {
+		Timezone: "UTC", Units: "metric", QuietHoursStart: defaultQuietStart, QuietHoursEnd: defaultQuietEnd}
+	cred := &credentialRow{ID: newID(), UserID: a.ID, PasswordHash: hash}
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		// Stamped inside the transaction, like every write the change feeds
+		// report (see changes.go).
+		now := s.clock()
+		a.CreatedAt, a.UpdatedAt = now, now
+		cred.CreatedAt, cred.ExpiresAt = now, now.Add(s.cfg.PasswordMaxAge)
+		return s.store.createAccount(tx, a, cred)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &Account{UserID: a.ID, Username: a.Username, Email: a.Email, Role: a.Role, CreatedAt: a.CreatedAt}, nil

@@ -75,6 +75,16 @@ type Service interface {
 	// cron job walking every user's goals has none). Errors: Invalid (an
 	// unknown period).
 	ActiveGoals(ctx context.Context, q ActiveGoalQuery) ([]ActiveGoal, error)
+	// AccountChanges is the account change feed for the reporting
+	// warehouse: every account written (created, changed, disabled, closed,
+	// reopened, erased) strictly after the cursor, in (ChangedAt, UserID)
+	// order, at most limit (1 to MaxChanges), each as it is now; nothing
+	// personal (see AccountChange). GoalChanges is the same for goals, with a
+	// tombstone for each deleted goal, in (ChangedAt, GoalID) order. Neither
+	// checks a caller. Errors: Invalid (limit). See doc.go for what a
+	// consumer must do not to miss a change on PostgreSQL.
+	AccountChanges(ctx context.Context, after ChangeCursor, limit int) ([]AccountChange, error)
+	GoalChanges(ctx context.Context, after ChangeCursor, limit int) ([]GoalChange, error)
 
 	// FindUsers and AdminUpdateUser are for admins only (Forbidden otherwise).
 	FindUsers(ctx context.Context, f UserFilter) ([]*Profile, error)

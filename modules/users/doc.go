@@ -5,7 +5,8 @@
 // current; expires after auth.password_max_age), users_sessions (every access
 // token names one; revoking the row revokes the token), users_api_tokens
 // (SHA-256 of the secret only), users_biometrics, users_weight_history,
-// users_goals.
+// users_goals, users_goal_tombstones (one row per deleted goal, for the goal
+// feed).
 //
 // Routes (under /api/v1): POST /users/register, POST /users/login;
 // GET|PUT|DELETE /auth/session, GET /auth/sessions,
@@ -36,6 +37,22 @@
 // everyone's, in goal id order with keyset paging; users_goals_active indexes
 // the walk across users) check no caller: modules call them after their own
 // authorization.
+//
+// Change feeds: AccountChanges and GoalChanges (also methods of Module) give
+// the reporting warehouse the rows written strictly after a cursor (the
+// ChangedAt and id of the last change taken), in that order, at most 10,000
+// a page, each as it is now: a row written twice shows once, at its last
+// write. They check no caller. Accounts carry no email, username, name, bio
+// or biometrics; a closed or erased account is Deleted (its row stays, a
+// tombstone). Goals deleted by their owner, by the set_goal saga's
+// compensation or with the account leave a row in users_goal_tombstones,
+// written by the deleting transaction. Every write stamps updated_at with
+// the module's clock inside its transaction. On SQLite's single writer the
+// stamps follow commit order, so resuming from the last cursor misses
+// nothing; on PostgreSQL concurrent transactions may commit out of stamp
+// order, so a consumer resumes a margin (minutes) before its last cursor
+// and applies changes idempotently by id. users_accounts_changes,
+// users_goals_changes and users_goal_tombstones_changes index the walks.
 //
 // Caching: public profiles and Basics answers live in the shared Cache (per
 // replica memory, or Redis shared by replicas) as JSON for at most 30 s.

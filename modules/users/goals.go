@@ -159,7 +159,7 @@ func (s *service) UpdateGoal(ctx context.Context, userID, goalID string, upd Goa
 		if upd.Status != nil {
 			g.Status = *upd.Status
 		}
-		g.UpdatedAt = now
+		g.UpdatedAt = s.clock() // the write's time, for the goal feed (changes.go)
 		return translate(tx.Save(g).Error, nil)
 	})
 	if err != nil {
@@ -174,14 +174,11 @@ func (s *service) DeleteGoal(ctx context.Context, userID, goalID string) error {
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("id = ? AND user_id = ?", goalID, userID).Delete(&goalRow{})
-		if res.Error != nil {
-			return translate(res.Error, nil)
-		}
-		if res.RowsAffected == 0 {
+		n, err := s.store.deleteGoals(tx, s.clock(), "id = ? AND user_id = ?", goalID, userID)
+		if err == nil && n == 0 {
 			return ErrGoalNotFound
 		}
-		return nil
+		return err
 	})
 }
 

@@ -81,18 +81,26 @@ func (s *service) storeGoal(_ context.Context, tx *gorm.DB, ex *saga.Execution) 
 	if err != nil {
 		return err
 	}
+	// Stamped with the insert's time, not the request's: a step retried or
+	// resumed later must still come after what the goal feed has already
+	// reported. A goal stored again is no longer deleted.
+	g.UpdatedAt = s.clock()
+	if err := s.store.dropGoalTombstone(tx, g.ID); err != nil {
+		return err
+	}
 	return translate(tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).
 		Create(g).Error, nil)
 }
 
-// removeGoal deletes the goal in the transaction that records the
-// compensation as done.
+// removeGoal deletes the goal (leaving its tombstone) in the transaction
+// that records the compensation as done.
 func (s *service) removeGoal(_ context.Context, tx *gorm.DB, ex *saga.Execution) error {
 	var d setGoalData
 	if err := ex.Data(&d); err != nil {
 		return err
 	}
-	return translate(tx.Where("id = ?", d.GoalID).Delete(&goalRow{}).Error, nil)
+	_, err := s.store.deleteGoals(tx, s.clock(), "id = ?", d.GoalID)
+	return err
 }
 
 // notifyPlanner tells the planner (activity module) about the goal; the step
@@ -165,12 +173,16 @@ func (s *service) erasePersonalData(ctx context.Context, tx *gorm.DB, ex *saga.E
 	// This runs before the saga's transaction commits, but the account is
 	// closed already: no refill can cache it in between.
 	defer s.views.forget(ctx, id)
-	for _, m := range []any{&credentialRow{}, &sessionRow{}, &tokenRow{}, &biometricsRow{}, &weightRow{}, &goalRow{}} {
+	now := s.clock()
+	// Goals leave tombstones for the goal feed; the rest goes without trace.
+	if _, err := s.store.deleteGoals(tx, now, "user_id = ?", id); err != nil {
+		return err
+	}
+	for _, m := range []any{&credentialRow{}, &sessionRow{}, &tokenRow{}, &biometricsRow{}, &weightRow{}} {
 		if err := tx.Where("user_id = ?", id).Delete(m).Error; err != nil {
 			return translate(err, nil)
 		}
 	}
-	now := s.clock()
 	return translate(tx.Model(&accountRow{}).Where("id = ?", id).Updates(map[string]any{
 		"username": "deleted-" + id, "email": "deleted+" + id + "@invalid", "display_name": "", "bio": "",
 		"timezone": "UTC", "quiet_hours_start": defaultQuietStart, "quiet_hours_end": defaultQuietEnd, "disabled": true, "deleted_at": now, "updated_at": now,

@@ -28,7 +28,10 @@ type accountRow struct {
 	Disabled        bool
 	DeletedAt       *time.Time
 	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// UpdatedAt is the module's clock at the last write, which sets it itself:
+	// gorm's own stamping (its real clock, on every Save) is off, so the
+	// change feed orders writes by the clock that made them.
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (accountRow) TableName() string { return "users_accounts" }

@@ -13,7 +13,7 @@ type biometricsRow struct {
 	WeightKG  *float64
 	BirthDate *time.Time
 	Sex       *string
-	UpdatedAt time.Time
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"` // set by each write, as accountRow's
 }
 
 func (biometricsRow) TableName() string { return "users_biometrics" }
@@ -36,7 +36,7 @@ type goalRow struct {
 	Period      string
 	Status      string
 	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	UpdatedAt   time.Time `gorm:"autoUpdateTime:false"` // set by each write, as accountRow's
 }
 
 func (goalRow) TableName() string { return "users_goals" }
