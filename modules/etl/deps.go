@@ -9,8 +9,8 @@ import (
 // and a feed answers those strictly after the cursor. The zero Cursor is
 // the beginning.
 type Cursor struct {
-	At time.Time
-	ID string
+	At time.Time `json:"changed_at"`
+	ID string    `json:"id"`
 }
 
 // after reports whether c is later than o.

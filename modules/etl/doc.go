@@ -24,8 +24,14 @@
 // A deleted user takes every fact of theirs out; a tombstoned workout its
 // fact.
 //
-// Status (issue 6, in progress): the warehouse schema and the loader for
-// users and workouts. Still to come: the cron job etl.load, `fitloop etl
-// run`, the admin routes and etl_runs, metric, goal and group facts, the
-// breaker, and the analytics routes.
+// Runs. Runner records every load in etl_runs (operational database, so
+// runs can be listed while the warehouse is down): trigger, full or not,
+// status, rows read and written per table, the watermarks reached, the
+// error. A unique index lets one load run at a time across replicas; a run
+// older than DefaultMaxRun is taken for abandoned by the next one.
+//
+// Status (issue 6, in progress): the warehouse schema, the loader for users
+// and workouts and the run records. Still to come: the wiring in main.go
+// (cron job etl.load, `fitloop etl run`, the admin routes, settings), the
+// metric, goal and group facts, the breaker, and the analytics routes.
 package etl

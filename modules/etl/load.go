@@ -172,7 +172,9 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string,
 			break
 		}
 	}
-	st.Watermarks[source] = mark
+	if !mark.At.IsZero() {
+		st.Watermarks[source] = mark
+	}
 	return nil
 }
 

@@ -1,0 +1,70 @@
+package etl
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/fitloop/fitloop/platform/database"
+	"github.com/fitloop/fitloop/platform/database/dbtest"
+)
+
+func TestRunsAreRecordedOneAtATime(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		users, workouts := newSources()
+		at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+		users.put("u1", UserChange{UserID: "u1", Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at})
+		end := at.Add(time.Hour)
+		workouts.put("w1", WorkoutChange{ID: "w1", UserID: "u1", WorkoutType: "yoga", StartTime: at, EndTime: &end,
+			DurationS: 3600, Source: "manual", ChangedAt: at})
+		r := NewRunner(db, loader(t, warehouse(t, db.Dialect()), users, workouts, 10), "replica-a", time.Hour, slog.New(slog.DiscardHandler))
+		t.Cleanup(func() { _ = r.Close() })
+
+		first, err := r.Run(ctx, TriggerCLI, false)
+		require.NoError(t, err)
+		assert.Equal(t, StatusSucceeded, first.Status)
+		assert.Equal(t, TriggerCLI, first.Trigger)
+		require.NotNil(t, first.FinishedAt)
+		assert.Equal(t, Counts{Read: 1, Written: 1}, *first.Stats.Tables["fact_workouts"])
+		assert.Equal(t, Cursor{At: at, ID: "w1"}, first.Stats.Watermarks[SourceWorkouts])
+
+		// Another replica's load is running: refused, until it is old
+		// enough to be taken for abandoned.
+		other := runRow{ID: "01900000-0000-7000-8000-000000000001", Trigger: TriggerCron, Status: StatusRunning,
+			StartedAt: time.Now().UTC().Add(-time.Minute), Stats: "{}", Replica: "replica-b"}
+		require.NoError(t, db.Tx(ctx, func(tx *gorm.DB) error { return tx.Create(&other).Error }))
+		_, err = r.Run(ctx, TriggerAdmin, false)
+		require.ErrorIs(t, err, ErrRunning)
+		require.NoError(t, db.Tx(ctx, func(tx *gorm.DB) error {
+			return tx.Model(&runRow{}).Where("id = ?", other.ID).Update("started_at", time.Now().UTC().Add(-2*time.Hour)).Error
+		}))
+		second, err := r.Run(ctx, TriggerAdmin, true)
+		require.NoError(t, err)
+		assert.True(t, second.Full)
+
+		workouts.failAfter = 1
+		third, err := r.Run(ctx, TriggerCron, false)
+		require.ErrorIs(t, err, errFeedDown)
+		assert.Equal(t, StatusFailed, third.Status)
+		assert.Contains(t, third.Error, "feed down")
+
+		runs, err := r.Runs(ctx, "", 10)
+		require.NoError(t, err)
+		require.Len(t, runs, 4)
+		assert.Equal(t, []string{third.ID, second.ID, first.ID, other.ID}, []string{runs[0].ID, runs[1].ID, runs[2].ID, runs[3].ID})
+		assert.Equal(t, StatusAbandoned, runs[3].Status)
+		page, err := r.Runs(ctx, second.ID, 10)
+		require.NoError(t, err)
+		require.Len(t, page, 2)
+		assert.Equal(t, first.ID, page[0].ID)
+		_, err = r.Runs(ctx, "01900000-0000-7000-8000-00000000ffff", 10)
+		assert.Error(t, err)
+	})
+}
