@@ -5,20 +5,17 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/changefeed"
 )
 
 // MaxChanges is the most changes one WorkoutChanges call answers.
-const MaxChanges = 10_000
+const MaxChanges = changefeed.MaxLimit
 
 // ChangeCursor is a position in the workout change feed: changes are
 // ordered by (ChangedAt, ID), and the feed answers those strictly after the
 // cursor. The zero cursor is the beginning. At is kept to the microsecond,
 // as every stored time is.
-type ChangeCursor struct {
-	At time.Time
-	ID string
-}
+type ChangeCursor = changefeed.Cursor
 
 // WorkoutChange is a workout as it is after a write: created, changed
 // (ended, edited) or deleted. A live workout carries its fields, active
@@ -78,8 +75,8 @@ func checkChangeLimit(limit int) error {
 // transactions: a crash between a deletion and its tombstone loses the
 // tombstone (see mongoStore.DeleteWorkout).
 func (m *Module) WorkoutChanges(ctx context.Context, after ChangeCursor, limit int) ([]WorkoutChange, error) {
-	if checkChangeLimit(limit) != nil {
-		return nil, apperr.FieldError("limit", fmt.Sprintf("must be between 1 and %d", MaxChanges))
+	if err := changefeed.CheckLimit(limit); err != nil {
+		return nil, err
 	}
 	return m.svc.store.WorkoutChanges(ctx, after, limit)
 }

@@ -3,20 +3,14 @@ package etl
 import (
 	"context"
 	"time"
+
+	"github.com/fitloop/fitloop/platform/changefeed"
 )
 
 // Cursor is a position in a change feed: changes are ordered by (At, ID),
 // and a feed answers those strictly after the cursor. The zero Cursor is
 // the beginning.
-type Cursor struct {
-	At time.Time `json:"changed_at"`
-	ID string    `json:"id"`
-}
-
-// after reports whether c is later than o.
-func (c Cursor) after(o Cursor) bool {
-	return c.At.After(o.At) || (c.At.Equal(o.At) && c.ID > o.ID)
-}
+type Cursor = changefeed.Cursor
 
 // UserChange is an account as the users module's feed gives it: never an
 // email, name or biometrics.

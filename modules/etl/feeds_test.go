@@ -49,7 +49,7 @@ func (f *feed[T]) changes(_ context.Context, after Cursor, limit int) ([]T, erro
 	}
 	var out []T
 	for _, v := range f.rows {
-		if f.at(v).after(after) {
+		if f.at(v).After(after) {
 			out = append(out, v)
 		}
 	}

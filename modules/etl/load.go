@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/fitloop/fitloop/platform/changefeed"
 	"github.com/fitloop/fitloop/platform/database"
 )
 
@@ -18,7 +19,7 @@ import (
 const (
 	DefaultBatch = 5000            // changes read and written per transaction
 	DefaultLag   = 5 * time.Minute // how far before its watermark a run re-reads a feed
-	MaxBatch     = 10_000
+	MaxBatch     = changefeed.MaxLimit
 )
 
 // Source names: the keys of etl_watermarks and of a run's statistics.
@@ -155,7 +156,7 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string,
 			if err := apply(tx, rows, st); err != nil {
 				return err
 			}
-			if !last.after(mark) {
+			if !last.After(mark) {
 				return nil // re-read inside the lag window: the watermark stays
 			}
 			return tx.Clauses(clause.OnConflict{UpdateAll: true}).
@@ -164,7 +165,7 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string,
 		if err != nil {
 			return fmt.Errorf("etl: load %s: %w", source, err)
 		}
-		if last.after(mark) {
+		if last.After(mark) {
 			mark = last
 		}
 		from = last

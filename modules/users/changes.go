@@ -5,20 +5,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/changefeed"
 )
 
 // MaxChanges is the most changes one page of a change feed may ask for.
-const MaxChanges = 10_000
+const MaxChanges = changefeed.MaxLimit
 
 // ChangeCursor is a position in a change feed: the ChangedAt and id of the
 // last change a consumer took (AccountChange.Cursor, GoalChange.Cursor). A
 // feed answers the changes strictly after it; the zero cursor is before
 // every change.
-type ChangeCursor struct {
-	At time.Time
-	ID string
-}
+type ChangeCursor = changefeed.Cursor
 
 // AccountChange is an account as it is after its latest write, for the
 // reporting warehouse. It is pseudonymous on purpose: it never carries the
@@ -134,9 +131,4 @@ func goalTombstone(t *goalTombstoneRow) GoalChange {
 	return GoalChange{GoalID: t.GoalID, UserID: t.UserID, Deleted: true, ChangedAt: t.DeletedAt.UTC()}
 }
 
-func checkChangeLimit(limit int) error {
-	if limit < 1 || limit > MaxChanges {
-		return apperr.FieldError("limit", "must be between 1 and 10000")
-	}
-	return nil
-}
+func checkChangeLimit(limit int) error { return changefeed.CheckLimit(limit) }
