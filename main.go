@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/gin-gonic/gin"
@@ -359,35 +358,14 @@ func admin(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 	if len(args) == 0 || args[0] != "create-user" {
 		return usageError("usage: fitloop admin create-user --email E --username U [--password P] [--role admin]")
 	}
-	fs := flag.NewFlagSet("admin create-user", flag.ContinueOnError)
-	fs.SetOutput(errOut)
-	email := fs.String("email", "", "email address")
-	username := fs.String("username", "", "username")
-	password := fs.String("password", "", "password (read from stdin when empty)")
-	role := fs.String("role", auth.RoleAdmin, "customer, instructor or admin")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError(err.Error())
-	}
-	if *password == "" {
-		b, err := io.ReadAll(io.LimitReader(stdin, 4096))
-		if err != nil {
-			return err
-		}
-		*password = strings.TrimRight(string(b), "\r\n")
-	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	system := auth.WithPrincipal(ctx, &auth.Principal{UserID: "system", Role: auth.RoleAdmin, SessionID: "cli"})
-	acct, err := a.users.Service().Register(system, users.RegisterInput{
-		Username: *username, Email: *email, Password: *password, Role: *role})
+	err = users.CreateUserCommand(ctx, a.users.Service(), args[1:], stdin, out, errOut)
 	if msg, ok := apperr.Describe(err); ok {
 		return usageError(msg)
-	} else if err != nil {
-		return err
 	}
-	fmt.Fprintf(out, "created %s %s (%s) id=%s\n", acct.Role, acct.Username, acct.Email, acct.UserID)
-	return nil
+	return err
 }

@@ -1,0 +1,43 @@
+package users
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/auth"
+)
+
+// CreateUserCommand runs `fitloop admin create-user --email E --username U
+// [--password P] [--role R]`, how a fresh install gets its first admin: the
+// password is read from stdin when not given, the role defaults to admin.
+// Mistakes in the arguments and refusals (a taken email, a weak password)
+// are apperr Invalid or Conflict errors with a message for the terminal.
+func CreateUserCommand(ctx context.Context, svc Service, args []string, stdin io.Reader, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("admin create-user", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	email := fs.String("email", "", "email address")
+	username := fs.String("username", "", "username")
+	password := fs.String("password", "", "password (read from stdin when empty)")
+	role := fs.String("role", auth.RoleAdmin, "customer, instructor or admin")
+	if err := fs.Parse(args); err != nil {
+		return apperr.E(apperr.Invalid, "usage", err.Error())
+	}
+	if *password == "" {
+		b, err := io.ReadAll(io.LimitReader(stdin, 4096))
+		if err != nil {
+			return err
+		}
+		*password = strings.TrimRight(string(b), "\r\n")
+	}
+	system := auth.WithPrincipal(ctx, &auth.Principal{UserID: "system", Role: auth.RoleAdmin, SessionID: "cli"})
+	acct, err := svc.Register(system, RegisterInput{Username: *username, Email: *email, Password: *password, Role: *role})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "created %s %s (%s) id=%s\n", acct.Role, acct.Username, acct.Email, acct.UserID)
+	return nil
+}
