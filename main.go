@@ -4,6 +4,7 @@
 //	fitloop migrate up|status               apply or list database migrations
 //	fitloop version                         print the version
 //	fitloop admin create-user --email E --username U [--password P | stdin] [--role R]
+//	fitloop etl run [--full]                load the reporting warehouse now
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 
 	"github.com/fitloop/fitloop/migrations"
 	"github.com/fitloop/fitloop/modules/activity"
+	"github.com/fitloop/fitloop/modules/etl"
 	"github.com/fitloop/fitloop/modules/groups"
 	"github.com/fitloop/fitloop/modules/users"
 	"github.com/fitloop/fitloop/platform/apperr"
@@ -85,11 +87,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		err = serve(ctx, cfg, log)
 	case "migrate":
-		err = migrate(ctx, cfg, log, rest, stdout)
+		if len(rest) != 1 || (rest[0] != "up" && rest[0] != "status") {
+			err = usageError("usage: fitloop migrate up|status")
+		} else {
+			err = database.RunMigrateCommand(ctx, cfg.Database, cfg.DataDir, log, migrations.FS, rest[0] == "up", stdout)
+		}
 	case "admin":
-		err = admin(ctx, cfg, log, rest, stdout, stderr)
+		err = withApp(ctx, cfg, log, func(a *app) error {
+			return users.AdminCommand(ctx, a.users.Service(), rest, stdin, stdout, stderr)
+		})
+	case "etl":
+		err = withApp(ctx, cfg, log, func(a *app) error { return a.etl.Command(ctx, rest, stdout) })
 	default:
-		err = usageError(fmt.Sprintf("unknown command %q (want serve, migrate, version or admin)", cmd))
+		err = usageError(fmt.Sprintf("unknown command %q (want serve, migrate, version, admin or etl)", cmd))
 	}
 	if err != nil {
 		var usage usageError
@@ -119,6 +129,7 @@ type app struct {
 	users    *users.Module
 	activity *activity.Module
 	groups   *groups.Module
+	etl      *etl.Module
 	engine   *gin.Engine
 	metrics  *metrics.Registry
 	sagas    *saga.Orchestrator
@@ -199,8 +210,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	if err = a.users.Sagas(sagaReg); err != nil {
 		return nil, err
 	}
+	a.etl, err = etl.New(ctx, etl.Deps{DB: a.db, Config: cfg.ETL, DataDir: cfg.DataDir, Users: feedsForETL{a},
+		Workouts: feedsForETL{a}, Log: log, Replica: server.ReplicaID()})
+	if err != nil {
+		return nil, err
+	}
 	if err = a.cron.Register(idempotency.CleanupJob(a.db), jobs.CleanupJob(a.db), saga.CleanupJob(a.db, cfg.Sagas.Retention),
-		a.activity.GoalAlerts(), a.groups.EndDue()); err != nil {
+		a.activity.GoalAlerts(), a.groups.EndDue(), a.etl.Load()); err != nil {
 		return nil, err
 	}
 	a.routes(cfg, log)
@@ -240,6 +256,7 @@ func (a *app) routes(cfg config.Config, log *slog.Logger) {
 	a.cron.RegisterAdminRoutes(admin)
 	a.queue.RegisterAdminRoutes(admin)
 	a.sagas.RegisterAdminRoutes(admin)
+	a.etl.RegisterAdminRoutes(admin)
 }
 
 // usersForActivity gives the activity module what it reads about users.
@@ -256,12 +273,10 @@ func (u usersForActivity) Basics(ctx context.Context, userID string) (*activity.
 
 func (u usersForActivity) ActiveGoals(ctx context.Context, q activity.GoalQuery) ([]activity.GoalSpec, error) {
 	goals, err := u.a.users.Service().ActiveGoals(ctx, users.ActiveGoalQuery{UserID: q.UserID, After: q.After, Limit: q.Limit})
-	out := make([]activity.GoalSpec, len(goals))
-	for i, g := range goals {
-		out[i] = activity.GoalSpec{GoalID: g.GoalID, UserID: g.UserID, GoalType: g.GoalType, Period: g.Period,
+	return convert(goals, func(g users.ActiveGoal) activity.GoalSpec {
+		return activity.GoalSpec{GoalID: g.GoalID, UserID: g.UserID, GoalType: g.GoalType, Period: g.Period,
 			TargetValue: g.TargetValue, TargetDate: g.TargetDate, CreatedAt: g.CreatedAt}
-	}
-	return out, err
+	}), err
 }
 
 // usersForGroups tells groups which accounts are live and records workouts.
@@ -293,6 +308,28 @@ func (a activityForUsers) GoalSet(ctx context.Context, key string, g users.Plann
 		Period: g.Period, TargetValue: g.TargetValue})
 }
 
+// feedsForETL gives the warehouse loader the users' and activity's feeds.
+type feedsForETL struct{ a *app }
+
+func (f feedsForETL) UserChanges(ctx context.Context, after etl.Cursor, limit int) ([]etl.UserChange, error) {
+	cs, err := f.a.users.AccountChanges(ctx, after, limit)
+	return convert(cs, func(c users.AccountChange) etl.UserChange { return etl.UserChange(c) }), err
+}
+
+func (f feedsForETL) WorkoutChanges(ctx context.Context, after etl.Cursor, limit int) ([]etl.WorkoutChange, error) {
+	cs, err := f.a.activity.WorkoutChanges(ctx, after, limit)
+	return convert(cs, func(c activity.WorkoutChange) etl.WorkoutChange { return etl.WorkoutChange(c) }), err
+}
+
+// convert maps a slice from one module's type to another's.
+func convert[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}
+
 // close releases what newApp opened, in reverse order.
 func (a *app) close() error {
 	var errs []error
@@ -303,6 +340,7 @@ func (a *app) close() error {
 	}
 	closeIf(a.activity != nil, a.activity.Close)
 	closeIf(a.groups != nil, a.groups.Close)
+	closeIf(a.etl != nil, a.etl.Close)
 	closeIf(a.hub != nil, a.hub.Close)
 	closeIf(a.bus != nil, func() error { return a.bus.Close() })
 	closeIf(a.redis != nil, func() error { return a.redis.Close() })
@@ -346,24 +384,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return errors.Join(err, a.close())
 }
 
-func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, out io.Writer) error {
-	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
-		return usageError("usage: fitloop migrate up|status")
-	}
-	return database.RunMigrateCommand(ctx, cfg.Database, cfg.DataDir, log, migrations.FS, args[0] == "up", out)
-}
-
-// admin runs `admin create-user`: how a fresh install gets its first admin.
-func admin(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, out, errOut io.Writer) error {
-	if len(args) == 0 || args[0] != "create-user" {
-		return usageError("usage: fitloop admin create-user --email E --username U [--password P] [--role admin]")
-	}
+// withApp runs a command on the assembled program; the command's refusals
+// (apperr) are usage errors.
+func withApp(ctx context.Context, cfg config.Config, log *slog.Logger, fn func(*app) error) error {
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	err = users.CreateUserCommand(ctx, a.users.Service(), args[1:], stdin, out, errOut)
+	err = fn(a)
 	if msg, ok := apperr.Describe(err); ok {
 		return usageError(msg)
 	}

@@ -13,25 +13,28 @@ import (
 type Cursor = changefeed.Cursor
 
 // UserChange is an account as the users module's feed gives it: never an
-// email, name or biometrics.
+// email, name or biometrics. The users module's AccountChange has the same
+// fields, so main.go converts one into the other.
 type UserChange struct {
 	UserID    string
 	Role      string
 	Timezone  string // IANA name
 	SignupAt  time.Time
+	Disabled  bool
+	Deleted   bool // closed or erased: the user and every fact of theirs leave the warehouse
 	ChangedAt time.Time
-	Deleted   bool // erased: the user and every fact of theirs leave the warehouse
 }
 
-// WorkoutChange is a workout as the activity module's feed gives it; a
-// tombstone (Deleted) carries only ID, UserID and ChangedAt.
+// WorkoutChange is a workout as the activity module's feed gives it (the
+// same fields as activity.WorkoutChange); a tombstone (Deleted) carries
+// only ID, UserID and ChangedAt.
 type WorkoutChange struct {
 	ID             string
 	UserID         string
 	WorkoutType    string
 	StartTime      time.Time
 	EndTime        *time.Time // nil while it runs
-	DurationS      int64
+	Duration       int64      // seconds
 	CaloriesBurned float64
 	DistanceKM     *float64
 	AvgHeartRate   *int

@@ -30,8 +30,13 @@
 // error. A unique index lets one load run at a time across replicas; a run
 // older than DefaultMaxRun is taken for abandoned by the next one.
 //
-// Status (issue 6, in progress): the warehouse schema, the loader for users
-// and workouts and the run records. Still to come: the wiring in main.go
-// (cron job etl.load, `fitloop etl run`, the admin routes, settings), the
-// metric, goal and group facts, the breaker, and the analytics routes.
+// Wiring (module.go): New opens the warehouse (the pseudonym key from
+// etl.pseudonym_key or generated once into the data directory), Load is the
+// hourly cron job etl.load (a load already running makes its slot a no-op),
+// Command is `fitloop etl run [--full]`, and RegisterAdminRoutes adds POST
+// /admin/etl/run and GET /admin/etl/runs.
+//
+// Status (issue 6, in progress): users and workouts are loaded. Still to
+// come: the metric, goal and group facts, the circuit breaker around the
+// warehouse, the analytics routes, `fitloop dev seed` and the benchmarks.
 package etl

@@ -271,7 +271,7 @@ func (l *Loader) applyWorkouts(tx *gorm.DB, rows []WorkoutChange, st *Stats) err
 		dates[d.DateKey] = d
 		types[w.WorkoutType] = true
 		f := factWorkout{WorkoutID: w.ID, UserKey: key, DateKey: d.DateKey, WorkoutType: w.WorkoutType,
-			StartTime: w.StartTime.UTC(), DurationS: w.DurationS, CaloriesBurned: w.CaloriesBurned,
+			StartTime: w.StartTime.UTC(), DurationS: w.Duration, CaloriesBurned: w.CaloriesBurned,
 			DistanceKM: w.DistanceKM, AvgHeartRate: w.AvgHeartRate, Source: w.Source, ChangedAt: w.ChangedAt.UTC()}
 		if w.EndTime != nil {
 			end := w.EndTime.UTC()

@@ -110,7 +110,7 @@ func TestIncrementalRunsEqualAFullLoad(t *testing.T) {
 						end := start.Add(time.Duration(10+rnd.IntN(80)) * time.Minute)
 						workouts.put(id, WorkoutChange{ID: id, UserID: "u" + strconv.Itoa(rnd.IntN(12)),
 							WorkoutType: []string{"running", "yoga", "hiit"}[rnd.IntN(3)], StartTime: start, EndTime: &end,
-							DurationS: int64(end.Sub(start) / time.Second), CaloriesBurned: float64(rnd.IntN(900)),
+							Duration: int64(end.Sub(start) / time.Second), CaloriesBurned: float64(rnd.IntN(900)),
 							Source: "manual", ChangedAt: at})
 					case r < 80 && len(ids) > 0: // an edit
 						id := ids[rnd.IntN(len(ids))]
@@ -171,7 +171,7 @@ func TestLoadTransformsAndErases(t *testing.T) {
 		for i, u := range []string{"alice", "bob", "alice"} {
 			id := "w" + strconv.Itoa(i)
 			workouts.put(id, WorkoutChange{ID: id, UserID: u, WorkoutType: "running", StartTime: at, EndTime: &end,
-				DurationS: 2700, CaloriesBurned: 400, Source: "manual", ChangedAt: at.Add(time.Duration(i) * time.Second)})
+				Duration: 2700, CaloriesBurned: 400, Source: "manual", ChangedAt: at.Add(time.Duration(i) * time.Second)})
 		}
 		st, err := l.Run(context.Background(), false)
 		require.NoError(t, err)
@@ -208,7 +208,7 @@ func TestLoadTransformsAndErases(t *testing.T) {
 		// A change of hers read after the erasure (her workouts' own
 		// tombstones are late) stays out.
 		workouts.put("w9", WorkoutChange{ID: "w9", UserID: "alice", WorkoutType: "yoga", StartTime: at, EndTime: &end,
-			DurationS: 2700, Source: "manual", ChangedAt: at.Add(2 * time.Minute)})
+			Duration: 2700, Source: "manual", ChangedAt: at.Add(2 * time.Minute)})
 		st, err = l.Run(context.Background(), false)
 		require.NoError(t, err)
 		assert.Equal(t, Counts{Read: 1, Written: 0}, *st.Tables["fact_workouts"])

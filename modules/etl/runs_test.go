@@ -23,7 +23,7 @@ func TestRunsAreRecordedOneAtATime(t *testing.T) {
 		users.put("u1", UserChange{UserID: "u1", Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at})
 		end := at.Add(time.Hour)
 		workouts.put("w1", WorkoutChange{ID: "w1", UserID: "u1", WorkoutType: "yoga", StartTime: at, EndTime: &end,
-			DurationS: 3600, Source: "manual", ChangedAt: at})
+			Duration: 3600, Source: "manual", ChangedAt: at})
 		r := NewRunner(db, loader(t, warehouse(t, db.Dialect()), users, workouts, 10), "replica-a", time.Hour, slog.New(slog.DiscardHandler))
 		t.Cleanup(func() { _ = r.Close() })
 

@@ -11,12 +11,17 @@ import (
 	"github.com/fitloop/fitloop/platform/auth"
 )
 
-// CreateUserCommand runs `fitloop admin create-user --email E --username U
+// AdminCommand runs `fitloop admin create-user --email E --username U
 // [--password P] [--role R]`, how a fresh install gets its first admin: the
 // password is read from stdin when not given, the role defaults to admin.
 // Mistakes in the arguments and refusals (a taken email, a weak password)
 // are apperr Invalid or Conflict errors with a message for the terminal.
-func CreateUserCommand(ctx context.Context, svc Service, args []string, stdin io.Reader, out, errOut io.Writer) error {
+func AdminCommand(ctx context.Context, svc Service, args []string, stdin io.Reader, out, errOut io.Writer) error {
+	if len(args) == 0 || args[0] != "create-user" {
+		return apperr.E(apperr.Invalid, "usage",
+			"usage: fitloop admin create-user --email E --username U [--password P] [--role admin]")
+	}
+	args = args[1:]
 	fs := flag.NewFlagSet("admin create-user", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	email := fs.String("email", "", "email address")

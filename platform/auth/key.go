@@ -18,7 +18,14 @@ const SigningKeyFile = "signing.key"
 // first time. created is true when a new key was written, so the caller can
 // warn that the key should be configured explicitly for multi-replica setups.
 func LoadOrCreateKey(dataDir string) (key []byte, created bool, err error) {
-	path := filepath.Join(dataDir, SigningKeyFile)
+	return LoadOrCreateKeyFile(dataDir, SigningKeyFile)
+}
+
+// LoadOrCreateKeyFile is LoadOrCreateKey for the key file name in dataDir
+// (another secret that must survive restarts, such as the warehouse's
+// pseudonym key).
+func LoadOrCreateKeyFile(dataDir, name string) (key []byte, created bool, err error) {
+	path := filepath.Join(dataDir, name)
 	b, err := os.ReadFile(path)
 	if err == nil {
 		k := strings.TrimSpace(string(b))
@@ -42,7 +49,7 @@ func LoadOrCreateKey(dataDir string) (key []byte, created bool, err error) {
 	// place: the link appears atomically and fails if the file exists, so two
 	// processes starting at once agree on one key and neither reads a
 	// half-written file (an O_EXCL create alone would expose an empty one).
-	f, err := os.CreateTemp(dataDir, SigningKeyFile+".tmp-*")
+	f, err := os.CreateTemp(dataDir, name+".tmp-*")
 	if err != nil {
 		return nil, false, fmt.Errorf("auth: %w", err)
 	}

@@ -23,6 +23,31 @@ type Config struct {
 	Mongo    Mongo    `yaml:"mongo"`
 	Activity Activity `yaml:"activity"`
 	Groups   Groups   `yaml:"groups"`
+	ETL      ETL      `yaml:"etl"`
+}
+
+// ETL configures the reporting warehouse and its loads (the etl.load cron
+// job; its schedule is set like any job's, in cron.schedules).
+type ETL struct {
+	Warehouse Warehouse `yaml:"warehouse"`
+	// PseudonymKey keys the pseudonyms users have in the warehouse; empty:
+	// a key generated once in data_dir (set it when running several
+	// replicas; changing it needs a full load).
+	PseudonymKey string `yaml:"pseudonym_key" secret:"true"`
+	// Batch is how many changes a load reads and writes per transaction.
+	Batch int `yaml:"batch"`
+	// Lag is how far before its last position a load reads each feed
+	// again, for changes committed late.
+	Lag time.Duration `yaml:"lag"`
+	// MaxRun is how long a load may run before the next one takes it for
+	// abandoned.
+	MaxRun time.Duration `yaml:"max_run"`
+}
+
+// Warehouse is where the warehouse lives.
+type Warehouse struct {
+	Driver string `yaml:"driver"`            // sqlite (default) or postgres
+	DSN    string `yaml:"dsn" secret:"true"` // sqlite: a file (default data_dir/warehouse.db); postgres: a URL
 }
 
 // Groups configures live group sessions.
@@ -218,6 +243,7 @@ func Default() Config {
 			BreakerFailures: 5, BreakerCooldown: 5 * time.Second},
 		Activity: Activity{Store: "sql", MaxSamples: 10_000, MaxBodyBytes: 4 << 20},
 		Groups:   Groups{Grace: 30 * time.Second, MinWorkout: time.Minute},
+		ETL:      ETL{Warehouse: Warehouse{Driver: "sqlite"}, Batch: 5000, Lag: 5 * time.Minute, MaxRun: time.Hour},
 		Sagas: Sagas{Lease: 30 * time.Second, ResumeInterval: 15 * time.Second, CompensationAttempts: 5,
 			BackoffBase: time.Second, Retention: 30 * 24 * time.Hour},
 		Auth: Auth{

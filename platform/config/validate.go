@@ -70,6 +70,24 @@ func (c *Config) Validate() error {
 	if c.Groups.MinWorkout < 0 || c.Groups.MinWorkout > 24*time.Hour {
 		bad("groups.min_workout", "must be 0 to 24h")
 	}
+	if d := c.ETL.Warehouse.Driver; d != "sqlite" && d != "postgres" {
+		bad("etl.warehouse.driver", "must be sqlite or postgres")
+	}
+	if c.ETL.Warehouse.Driver == "postgres" && c.ETL.Warehouse.DSN == "" {
+		bad("etl.warehouse.dsn", "is required with the postgres driver")
+	}
+	if k := c.ETL.PseudonymKey; k != "" && len(k) < 32 {
+		bad("etl.pseudonym_key", "must be at least 32 characters")
+	}
+	if c.ETL.Batch < 1 || c.ETL.Batch > 10_000 {
+		bad("etl.batch", "must be 1 to 10000")
+	}
+	if c.ETL.Lag < 0 || c.ETL.Lag > 24*time.Hour {
+		bad("etl.lag", "must be 0 to 24h")
+	}
+	if c.ETL.MaxRun < time.Minute {
+		bad("etl.max_run", "must be at least 1m")
+	}
 	if c.Mongo.Timeout <= 0 {
 		bad("mongo.timeout", "must be a positive duration")
 	}

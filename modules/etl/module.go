@@ -1,0 +1,121 @@
+package etl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/config"
+	"github.com/fitloop/fitloop/platform/cron"
+	"github.com/fitloop/fitloop/platform/database"
+)
+
+// LoadJob is the cron job that loads the warehouse, hourly by default.
+const LoadJob = "etl.load"
+
+// PseudonymKeyFile is where a generated pseudonym key is kept in the data
+// directory.
+const PseudonymKeyFile = "pseudonym.key"
+
+// Deps is what the module needs.
+type Deps struct {
+	DB       *database.DB // the operational database: etl_runs
+	Config   config.ETL
+	DataDir  string
+	Users    Users
+	Workouts Workouts
+	Log      *slog.Logger
+	Replica  string // this process, in the runs it records
+}
+
+// Module is the ETL module: the warehouse, its loader and its runs.
+type Module struct {
+	wh     *database.DB
+	runner *Runner
+	log    *slog.Logger
+}
+
+// New opens (and migrates) the warehouse and readies the loader.
+func New(ctx context.Context, d Deps) (*Module, error) {
+	if d.DB == nil || d.Log == nil {
+		return nil, errors.New("etl: New needs DB and Log")
+	}
+	key := []byte(d.Config.PseudonymKey)
+	if len(key) == 0 {
+		var created bool
+		var err error
+		if key, created, err = auth.LoadOrCreateKeyFile(d.DataDir, PseudonymKeyFile); err != nil {
+			return nil, fmt.Errorf("etl: pseudonym key: %w", err)
+		}
+		if created {
+			d.Log.Warn("generated the warehouse's pseudonym key; set etl.pseudonym_key when running several replicas",
+				slog.String("file", filepath.Join(d.DataDir, PseudonymKeyFile)))
+		}
+	}
+	cfg := config.Default().Database
+	cfg.Driver, cfg.DSN = d.Config.Warehouse.Driver, d.Config.Warehouse.DSN
+	wh, err := OpenWarehouse(ctx, cfg, d.DataDir, d.Log)
+	if err != nil {
+		return nil, err
+	}
+	lag := d.Config.Lag
+	if lag == 0 {
+		lag = -1 // configured: no lag window (0 means the default to NewLoader)
+	}
+	loader, err := NewLoader(LoaderDeps{Warehouse: wh, Users: d.Users, Workouts: d.Workouts, PseudonymKey: key,
+		Batch: d.Config.Batch, Lag: lag})
+	if err != nil {
+		_ = wh.Close()
+		return nil, err
+	}
+	return &Module{wh: wh, runner: NewRunner(d.DB, loader, d.Replica, d.Config.MaxRun, d.Log), log: d.Log}, nil
+}
+
+// Load is the cron job etl.load: an incremental load; a load already
+// running (started by an admin or another replica's slot) is not a
+// failure.
+func (m *Module) Load() cron.Job {
+	return cron.Job{Name: LoadJob, Schedule: "@hourly", Timeout: 55 * time.Minute, Run: func(ctx context.Context) error {
+		_, err := m.runner.Run(ctx, TriggerCron, false)
+		if errors.Is(err, ErrRunning) {
+			m.log.InfoContext(ctx, "etl: a load is running already; this slot is skipped")
+			return nil
+		}
+		return err
+	}}
+}
+
+// RegisterAdminRoutes adds the admin routes (Runner.RegisterAdminRoutes).
+func (m *Module) RegisterAdminRoutes(rg gin.IRoutes) { m.runner.RegisterAdminRoutes(rg) }
+
+// Close stops background loads and closes the warehouse.
+func (m *Module) Close() error {
+	return errors.Join(m.runner.Close(), m.wh.Close())
+}
+
+// Command runs `fitloop etl run [--full]`: one load, recorded like any
+// other, its counts written to out. Wrong arguments are an apperr Invalid
+// with the usage.
+func (m *Module) Command(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "run" || len(args) > 2 || (len(args) == 2 && args[1] != "--full") {
+		return apperr.E(apperr.Invalid, "usage", "usage: fitloop etl run [--full]")
+	}
+	run, err := m.runner.Run(ctx, TriggerCLI, len(args) == 2)
+	if run != nil {
+		fmt.Fprintf(out, "etl run %s %s\n", run.ID, run.Status)
+		for _, t := range slices.Sorted(maps.Keys(run.Stats.Tables)) {
+			fmt.Fprintf(out, "  %-20s read %d, written %d\n", t, run.Stats.Tables[t].Read, run.Stats.Tables[t].Written)
+		}
+	}
+	return err
+}
