@@ -21,8 +21,13 @@
 // ids, so loading a batch twice changes nothing; each run starts a lag
 // window (Lag) before the watermark, because replicas' clocks and commit
 // order make changed_at only roughly monotonic, and re-reading is harmless.
-// A deleted user takes every fact of theirs out; a tombstoned workout its
-// fact.
+// A deleted user takes every fact of theirs out, and their later changes
+// stay out (etl_erased_users); a tombstoned workout takes its fact. The
+// users feed reports a closed account as deleted, and a deletion that fails
+// reopens it: the fact feeds are then read again from the start. A user
+// whose time zone changes has their facts dated again in the new one.
+// These are what the property test checks: any mix of changes and runs
+// (some failing midway) equals a full load into a fresh warehouse.
 //
 // Runs. Runner records every load in etl_runs (operational database, so
 // runs can be listed while the warehouse is down): trigger, full or not,

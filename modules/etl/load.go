@@ -85,6 +85,9 @@ type Counts struct {
 type Stats struct {
 	Tables     map[string]*Counts `json:"tables"`
 	Watermarks map[string]Cursor  `json:"watermarks"`
+	// Reread: an account came back after being taken out, so the fact
+	// feeds were read again from the start.
+	Reread bool `json:"reread,omitempty"`
 }
 
 func (s *Stats) table(name string) *Counts {
@@ -201,23 +204,43 @@ func (l *Loader) applyUsers(tx *gorm.DB, rows []UserChange, st *Stats) error {
 			gone = append(gone, key)
 			continue
 		}
-		back = append(back, key) // an erasure that failed and was undone
+		back = append(back, key) // if erased here: a closing that was undone
 		keep = append(keep, dimUser{UserKey: key, Role: u.Role, SignupDate: dateKey(inZone(u.SignupAt, u.Timezone)),
 			Timezone: u.Timezone, ChangedAt: u.ChangedAt.UTC()})
 	}
 	if len(keep) > 0 {
+		moved, err := movedZones(tx, keep)
+		if err != nil {
+			return err
+		}
 		// leaderboard_opt_in is not in the feed yet; an upsert keeps it.
-		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "user_key"}},
+		err = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "user_key"}},
 			DoUpdates: clause.AssignmentColumns([]string{"role", "signup_date", "timezone", "changed_at"})}).
 			CreateInBatches(keep, 500).Error
 		if err != nil {
 			return err
 		}
 		c.Written += len(keep)
+		for _, u := range moved {
+			if err := redate(tx, u, st); err != nil {
+				return err
+			}
+		}
 	}
 	if len(back) > 0 {
-		if err := tx.Exec("DELETE FROM etl_erased_users WHERE user_key IN ?", back).Error; err != nil {
-			return err
+		res := tx.Exec("DELETE FROM etl_erased_users WHERE user_key IN ?", back)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected > 0 {
+			// The feed reports a closed account as deleted, and a failed
+			// erasure reopens it: its facts, taken out, come back only by
+			// reading the fact feeds again from the start (idempotently).
+			// Rare, so simple.
+			if err := tx.Exec("DELETE FROM etl_watermarks WHERE source <> ?", SourceUsers).Error; err != nil {
+				return err
+			}
+			st.Reread = true
 		}
 	}
 	if len(gone) > 0 {
@@ -242,6 +265,64 @@ func (l *Loader) applyUsers(tx *gorm.DB, rows []UserChange, st *Stats) error {
 		c.Written += int(res.RowsAffected)
 	}
 	return nil
+}
+
+// movedZones are the users among keep whose time zone differs from the
+// one their facts were dated in: dim_user's, or UTC for a user not loaded
+// yet.
+func movedZones(tx *gorm.DB, keep []dimUser) ([]dimUser, error) {
+	keys := make([]string, len(keep))
+	for i, u := range keep {
+		keys[i] = u.UserKey
+	}
+	var old []dimUser
+	if err := tx.Select("user_key", "timezone").Where("user_key IN ?", keys).Find(&old).Error; err != nil {
+		return nil, err
+	}
+	was := make(map[string]string, len(old))
+	for _, u := range old {
+		was[u.UserKey] = u.Timezone
+	}
+	var moved []dimUser
+	for _, u := range keep {
+		before, ok := was[u.UserKey]
+		if !ok {
+			before = "UTC"
+		}
+		if zoneOf(before) != zoneOf(u.Timezone) {
+			moved = append(moved, u)
+		}
+	}
+	return moved, nil
+}
+
+// redate dates a user's facts again in their time zone, which changed:
+// facts are dated by the user's local day as it is now, whenever they were
+// loaded. Rare (a move, or facts loaded before their user), so row by row.
+func redate(tx *gorm.DB, u dimUser, st *Stats) error {
+	var facts []factWorkout
+	if err := tx.Select("workout_id", "start_time").Where("user_key = ?", u.UserKey).Find(&facts).Error; err != nil {
+		return err
+	}
+	loc := zoneOf(u.Timezone)
+	dates := map[int]dimDate{}
+	for _, f := range facts {
+		d := dateRow(f.StartTime.In(loc))
+		dates[d.DateKey] = d
+		if err := tx.Model(&factWorkout{}).Where("workout_id = ?", f.WorkoutID).Update("date_key", d.DateKey).Error; err != nil {
+			return err
+		}
+	}
+	st.table("fact_workouts").Written += len(facts)
+	return upsertDims(tx, dates, nil)
+}
+
+// zoneOf is the named zone, or UTC when the name is unknown.
+func zoneOf(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc
+	}
+	return time.UTC
 }
 
 // applyWorkouts upserts fact_workouts, dated by the user's local day, and
@@ -319,9 +400,7 @@ func (l *Loader) batchUsers(tx *gorm.DB, rows []WorkoutChange) (map[string]*time
 		zones[k] = time.UTC
 	}
 	for _, u := range users {
-		if loc, err := time.LoadLocation(u.Timezone); err == nil {
-			zones[u.UserKey] = loc
-		}
+		zones[u.UserKey] = zoneOf(u.Timezone)
 	}
 	erased := make(map[string]bool, len(gone))
 	for _, k := range gone {
@@ -351,9 +430,4 @@ func upsertDims(tx *gorm.DB, dates map[int]dimDate, types map[string]bool) error
 }
 
 // inZone is t in the named zone, or in UTC when the name is unknown.
-func inZone(t time.Time, zone string) time.Time {
-	if loc, err := time.LoadLocation(zone); err == nil {
-		return t.In(loc)
-	}
-	return t.UTC()
-}
+func inZone(t time.Time, zone string) time.Time { return t.In(zoneOf(zone)) }

@@ -72,13 +72,17 @@ func contents(t *testing.T, wh *database.DB) map[string][]string {
 func TestIncrementalRunsEqualAFullLoad(t *testing.T) {
 	t.Parallel()
 	eachWarehouse(t, func(t *testing.T, dialect string) {
-		for seed := range uint64(3) {
+		for seed := range uint64(4) {
 			t.Run("seed_"+strconv.FormatUint(seed, 10), func(t *testing.T) {
 				rnd := rand.New(rand.NewPCG(seed, 42))
 				users, workouts := newSources()
 				clk := &clock{t: time.Date(2026, 11, 1, 22, 0, 0, 0, time.UTC)}
 				wh := warehouse(t, dialect)
-				inc := loader(t, wh, users, workouts, 1+rnd.IntN(7))
+				// No lag window, or one of a millisecond (the fake clock ticks
+				// 0–2 ms a change): the default one would re-read everything.
+				inc, err := NewLoader(LoaderDeps{Warehouse: wh, Users: users, Workouts: workouts, PseudonymKey: testKey,
+					Batch: 1 + rnd.IntN(7), Lag: []time.Duration{-1, time.Millisecond}[seed%2]})
+				require.NoError(t, err)
 				zones := []string{"UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Tokyo"}
 				var ids []string
 				for step := range 300 {
@@ -101,6 +105,12 @@ func TestIncrementalRunsEqualAFullLoad(t *testing.T) {
 							if w, ok := workouts.get(wid); ok && w.UserID == id && !w.Deleted {
 								workouts.put(wid, WorkoutChange{ID: wid, UserID: id, ChangedAt: clk.tick(rnd.IntN(2)), Deleted: true})
 							}
+						}
+					case r < 20: // an account closed, or reopened (a deletion that failed)
+						id := "u" + strconv.Itoa(rnd.IntN(12))
+						if u, ok := users.get(id); ok {
+							u.Deleted, u.ChangedAt = !u.Deleted, clk.tick(rnd.IntN(3))
+							users.put(id, u)
 						}
 					case r < 60: // a new workout
 						id := "w" + strconv.Itoa(step)
@@ -134,7 +144,7 @@ func TestIncrementalRunsEqualAFullLoad(t *testing.T) {
 						}
 					}
 				}
-				_, err := inc.Run(context.Background(), false)
+				_, err = inc.Run(context.Background(), false)
 				require.NoError(t, err)
 				fresh := warehouse(t, dialect)
 				_, err = loader(t, fresh, users, workouts, DefaultBatch).Run(context.Background(), true)
@@ -214,6 +224,19 @@ func TestLoadTransformsAndErases(t *testing.T) {
 		assert.Equal(t, Counts{Read: 1, Written: 0}, *st.Tables["fact_workouts"])
 		require.NoError(t, wh.Read(context.Background()).Model(&factWorkout{}).Count(&n).Error)
 		assert.Equal(t, int64(1), n)
+
+		// Her deletion fails and her account is reopened: her facts, all
+		// three, come back.
+		users.put("alice", UserChange{UserID: "alice", Role: "customer", Timezone: "Europe/Berlin", SignupAt: at,
+			ChangedAt: at.Add(3 * time.Minute)})
+		st, err = l.Run(context.Background(), false)
+		require.NoError(t, err)
+		assert.True(t, st.Reread)
+		require.NoError(t, wh.Read(context.Background()).Model(&factWorkout{}).Where("user_key = ?", alice).Count(&n).Error)
+		assert.Equal(t, int64(3), n)
+		st, err = l.Run(context.Background(), false)
+		require.NoError(t, err)
+		assert.False(t, st.Reread, "once")
 	})
 }
 
