@@ -211,7 +211,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		return nil, err
 	}
 	a.etl, err = etl.New(ctx, etl.Deps{DB: a.db, Config: cfg.ETL, DataDir: cfg.DataDir, Users: feedsForETL{a},
-		Workouts: feedsForETL{a}, Log: log, Replica: server.ReplicaID()})
+		Workouts: feedsForETL{a}, Log: log, Replica: server.ReplicaID(), Metrics: a.metrics})
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,12 @@
 // Command is `fitloop etl run [--full]`, and RegisterAdminRoutes adds POST
 // /admin/etl/run and GET /admin/etl/runs.
 //
+// A circuit breaker guards every warehouse call (3 failures open it for
+// 30 s): a load while it is open fails at once, recorded as failed, and the
+// admin route answers 503 warehouse_unavailable.
+//
 // Status (issue 6, in progress): users and workouts are loaded. Still to
-// come: the metric, goal and group facts, the circuit breaker around the
-// warehouse, the analytics routes, `fitloop dev seed` and the benchmarks.
+// come: the metric, goal and group facts, the analytics routes (503 from
+// the same breaker), the leaderboard opt-in, `fitloop dev seed` and the
+// benchmarks.
 package etl

@@ -11,6 +11,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/fitloop/fitloop/platform/apperr"
+	"github.com/fitloop/fitloop/platform/breaker"
 	"github.com/fitloop/fitloop/platform/changefeed"
 	"github.com/fitloop/fitloop/platform/database"
 )
@@ -31,6 +33,7 @@ const (
 // Loader runs loads into the warehouse.
 type Loader struct {
 	wh       *database.DB
+	breaker  *breaker.Breaker // nil: calls unguarded
 	users    Users
 	workouts Workouts
 	key      []byte
@@ -41,7 +44,8 @@ type Loader struct {
 
 // LoaderDeps is what a Loader needs.
 type LoaderDeps struct {
-	Warehouse    *database.DB // migrated (OpenWarehouse)
+	Warehouse    *database.DB     // migrated (OpenWarehouse)
+	Breaker      *breaker.Breaker // around every warehouse call; nil: none
 	Users        Users
 	Workouts     Workouts
 	PseudonymKey []byte           // the users' pseudonyms' key; at least 16 bytes
@@ -60,7 +64,7 @@ func NewLoader(d LoaderDeps) (*Loader, error) {
 	case d.Batch < 0 || d.Batch > MaxBatch:
 		return nil, fmt.Errorf("etl: batch must be 1 to %d", MaxBatch)
 	}
-	l := &Loader{wh: d.Warehouse, users: d.Users, workouts: d.Workouts, key: d.PseudonymKey,
+	l := &Loader{wh: d.Warehouse, breaker: d.Breaker, users: d.Users, workouts: d.Workouts, key: d.PseudonymKey,
 		batch: d.Batch, lag: d.Lag, now: d.Now}
 	if l.batch == 0 {
 		l.batch = DefaultBatch
@@ -122,7 +126,7 @@ func (l *Loader) Run(ctx context.Context, full bool) (*Stats, error) {
 
 // reset empties the warehouse's tables and watermarks in one transaction.
 func (l *Loader) reset(ctx context.Context) error {
-	return l.wh.Tx(ctx, func(tx *gorm.DB) error {
+	return l.tx(ctx, func(tx *gorm.DB) error {
 		for _, t := range append(slices.Clone(factTables), "dim_user", "dim_workout_type", "etl_watermarks", "etl_erased_users") {
 			if err := tx.Exec("DELETE FROM " + t).Error; err != nil {
 				return fmt.Errorf("etl: empty %s: %w", t, err)
@@ -155,7 +159,7 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string,
 			break
 		}
 		last := cursor(rows[len(rows)-1])
-		err = l.wh.Tx(ctx, func(tx *gorm.DB) error {
+		err = l.tx(ctx, func(tx *gorm.DB) error {
 			if err := apply(tx, rows, st); err != nil {
 				return err
 			}
@@ -182,10 +186,37 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string,
 	return nil
 }
 
+// ErrWarehouseUnavailable answers while the warehouse's breaker is open.
+var ErrWarehouseUnavailable = apperr.E(apperr.Unavailable, "warehouse_unavailable",
+	"The reporting warehouse is unavailable; try again later.")
+
+// guard runs a warehouse call through the breaker: while the warehouse is
+// down, calls fail at once instead of each waiting for a time-out.
+func (l *Loader) guard(ctx context.Context, fn func(context.Context) error) error {
+	if l.breaker == nil {
+		return fn(ctx)
+	}
+	err := l.breaker.Do(ctx, fn)
+	if errors.Is(err, breaker.ErrOpen) {
+		return fmt.Errorf("%w: %w", ErrWarehouseUnavailable, err)
+	}
+	return err
+}
+
+// tx is one guarded warehouse transaction.
+func (l *Loader) tx(ctx context.Context, fn func(*gorm.DB) error) error {
+	return l.guard(ctx, func(ctx context.Context) error { return l.wh.Tx(ctx, fn) })
+}
+
+// available reports whether the warehouse's breaker lets calls through.
+func (l *Loader) available() bool { return l.breaker == nil || l.breaker.State() != breaker.StateOpen }
+
 // watermark returns how far source has been loaded (zero: not yet).
 func (l *Loader) watermark(ctx context.Context, source string) (Cursor, error) {
 	var w watermarkRow
-	err := l.wh.Read(ctx).Where("source = ?", source).Limit(1).Find(&w).Error
+	err := l.guard(ctx, func(ctx context.Context) error {
+		return l.wh.Read(ctx).Where("source = ?", source).Limit(1).Find(&w).Error
+	})
 	if err != nil {
 		return Cursor{}, fmt.Errorf("etl: read the %s watermark: %w", source, err)
 	}

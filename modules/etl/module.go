@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/auth"
+	"github.com/fitloop/fitloop/platform/breaker"
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/cron"
 	"github.com/fitloop/fitloop/platform/database"
@@ -35,8 +37,16 @@ type Deps struct {
 	Users    Users
 	Workouts Workouts
 	Log      *slog.Logger
-	Replica  string // this process, in the runs it records
+	Replica  string                // this process, in the runs it records
+	Metrics  prometheus.Registerer // the warehouse breaker's metrics; nil: none
 }
+
+// Breaker settings: the warehouse is called a few times a load (and by
+// the analytics routes), so few failures open it.
+const (
+	breakerFailures = 3
+	breakerCooldown = 30 * time.Second
+)
 
 // Module is the ETL module: the warehouse, its loader and its runs.
 type Module struct {
@@ -72,8 +82,15 @@ func New(ctx context.Context, d Deps) (*Module, error) {
 	if lag == 0 {
 		lag = -1 // configured: no lag window (0 means the default to NewLoader)
 	}
-	loader, err := NewLoader(LoaderDeps{Warehouse: wh, Users: d.Users, Workouts: d.Workouts, PseudonymKey: key,
-		Batch: d.Config.Batch, Lag: lag})
+	b := breaker.New("warehouse", breakerFailures, breakerCooldown, breaker.Options{Backend: "warehouse"})
+	if d.Metrics != nil {
+		if err := b.Register(d.Metrics); err != nil {
+			_ = wh.Close()
+			return nil, fmt.Errorf("etl: register the warehouse breaker's metrics: %w", err)
+		}
+	}
+	loader, err := NewLoader(LoaderDeps{Warehouse: wh, Breaker: b, Users: d.Users, Workouts: d.Workouts,
+		PseudonymKey: key, Batch: d.Config.Batch, Lag: lag})
 	if err != nil {
 		_ = wh.Close()
 		return nil, err

@@ -110,8 +110,12 @@ func (r *Runner) Run(ctx context.Context, trigger string, full bool) (*Run, erro
 }
 
 // Start records a run and loads in the background, until Close; it
-// answers the run as started.
+// answers the run as started, or ErrWarehouseUnavailable while the
+// warehouse's breaker is open.
 func (r *Runner) Start(ctx context.Context, trigger string, full bool) (*Run, error) {
+	if !r.loader.available() {
+		return nil, ErrWarehouseUnavailable // it would fail at once
+	}
 	row, err := r.start(ctx, trigger, full)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/fitloop/fitloop/platform/breaker"
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/database/dbtest"
 )
@@ -67,4 +68,40 @@ func TestRunsAreRecordedOneAtATime(t *testing.T) {
 		_, err = r.Runs(ctx, "01900000-0000-7000-8000-00000000ffff", 10)
 		assert.Error(t, err)
 	})
+}
+
+// A warehouse that is down fails its load, opens the breaker, and further
+// loads are refused at once (503 warehouse_unavailable) — the operational
+// database, and etl_runs, unaffected.
+func TestTheWarehouseBreaker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.New(t)
+	users, workouts := newSources()
+	at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	users.put("u1", UserChange{UserID: "u1", Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at})
+	wh := warehouse(t, db.Dialect())
+	b := breaker.New("warehouse-test", 1, time.Hour, breaker.Options{Backend: "warehouse"})
+	l, err := NewLoader(LoaderDeps{Warehouse: wh, Breaker: b, Users: users, Workouts: workouts, PseudonymKey: testKey})
+	require.NoError(t, err)
+	r := NewRunner(db, l, "replica-a", time.Hour, slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { _ = r.Close() })
+	_, err = r.Run(ctx, TriggerCLI, false)
+	require.NoError(t, err)
+
+	require.NoError(t, wh.Close()) // the warehouse goes away
+	failed, err := r.Run(ctx, TriggerCron, false)
+	require.Error(t, err)
+	assert.Equal(t, StatusFailed, failed.Status)
+	assert.Equal(t, breaker.StateOpen, b.State())
+
+	_, err = r.Start(ctx, TriggerAdmin, false)
+	require.ErrorIs(t, err, ErrWarehouseUnavailable)
+	again, err := r.Run(ctx, TriggerCron, false)
+	require.ErrorIs(t, err, ErrWarehouseUnavailable, "the next slot fails at once")
+	assert.Equal(t, StatusFailed, again.Status)
+	assert.Contains(t, again.Error, "warehouse_unavailable")
+	runs, err := r.Runs(ctx, "", 10)
+	require.NoError(t, err)
+	assert.Len(t, runs, 3, "every slot is on record")
 }
