@@ -40,6 +40,9 @@ type Loader struct {
 	batch    int
 	lag      time.Duration
 	now      func() time.Time
+	// crash, set by tests, fails a batch after its rows are written and
+	// before its transaction commits, as a process dying mid-run would.
+	crash func(source string) error
 }
 
 // LoaderDeps is what a Loader needs.
@@ -162,6 +165,11 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string,
 		err = l.tx(ctx, func(tx *gorm.DB) error {
 			if err := apply(tx, rows, st); err != nil {
 				return err
+			}
+			if l.crash != nil {
+				if err := l.crash(source); err != nil {
+					return err // the batch's rows were written: the transaction takes them back
+				}
 			}
 			if !last.After(mark) {
 				return nil // re-read inside the lag window: the watermark stays

@@ -2,6 +2,7 @@ package etl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -19,6 +20,8 @@ import (
 )
 
 var testKey = []byte("0123456789abcdef-test-pseudonyms")
+
+var errCrash = errors.New("crash inside a batch")
 
 // warehouse returns a freshly migrated, empty warehouse of the dialect.
 func warehouse(t *testing.T, dialect string) *database.DB {
@@ -133,14 +136,25 @@ func TestIncrementalRunsEqualAFullLoad(t *testing.T) {
 						if w, ok := workouts.get(id); ok && !w.Deleted {
 							workouts.put(id, WorkoutChange{ID: id, UserID: w.UserID, ChangedAt: clk.tick(rnd.IntN(3)), Deleted: true})
 						}
-					default: // a run, which fails midway now and then
-						if rnd.IntN(4) == 0 {
+					default: // a run, which fails midway now and then: a feed
+						// goes away, or the loader dies inside a batch's
+						// transaction after writing its rows
+						switch rnd.IntN(6) {
+						case 0:
 							workouts.failAfter = 1 + rnd.IntN(3)
+						case 1:
+							n := rnd.IntN(4)
+							inc.crash = func(string) error {
+								if n--; n < 0 {
+									return errCrash
+								}
+								return nil
+							}
 						}
 						_, err := inc.Run(context.Background(), false)
-						workouts.failAfter = 0
+						workouts.failAfter, inc.crash = 0, nil
 						if err != nil {
-							require.ErrorIs(t, err, errFeedDown)
+							require.True(t, errors.Is(err, errFeedDown) || errors.Is(err, errCrash), "%v", err)
 						}
 					}
 				}
