@@ -246,6 +246,9 @@ var authzNoParamRows = map[string]authzRow{
 	"GET /api/v1/admin/jobs":  {want: adminOnly},
 	"GET /api/v1/admin/queue": {want: adminOnly},
 	"GET /api/v1/admin/sagas": {want: adminOnly},
+	// Only an administrator loads the warehouse or lists its loads.
+	"GET /api/v1/admin/etl/runs": {want: adminOnly},
+	"POST /api/v1/admin/etl/run": {want: adminOnly202},
 
 	// Anyone signed in lists group sessions, but only those they may see: the
 	// secrets keep the owner's invite-only session out of other lists.

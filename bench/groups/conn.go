@@ -173,36 +173,17 @@ func connect(accts []account, urls []string, conc int, route func(int) int, sess
 	onEvent func(*participant, string, []byte, int64)) ([]*participant, time.Duration, error) {
 	start := time.Now()
 	ps := make([]*participant, len(accts))
-	var next atomic.Int64
-	var mu sync.Mutex
-	var first error
-	var wg sync.WaitGroup
-	for range max(conc, 1) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(accts) {
-					return
-				}
-				p, err := dial(urls[route(i)%len(urls)], i, accts[i], onEvent)
-				if err == nil {
-					ps[i] = p
-					err = p.join(sessionOf(i))
-				}
-				if err != nil {
-					mu.Lock()
-					first = cmpErr(first, err)
-					mu.Unlock()
-					next.Store(int64(len(accts))) // stop the others
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if first != nil {
+	err := parallel(len(accts), conc, func(i int) error {
+		p, err := dial(urls[route(i)%len(urls)], i, accts[i], onEvent)
+		if err != nil {
+			return err
+		}
+		ps[i] = p
+		return p.join(sessionOf(i))
+	})
+	if err != nil {
 		closeAll(ps)
-		return nil, 0, first
+		return nil, 0, err
 	}
 	return ps, time.Since(start), nil
 }

@@ -319,7 +319,8 @@ func (r *exerciseRun) complete() bool {
 	return true
 }
 
-// parallel runs fn(0..n-1), conc at a time, and returns the first error.
+// parallel runs fn(0..n-1), conc at a time; the first error stops the
+// rest and is returned.
 func parallel(n, conc int, fn func(int) error) error {
 	var next atomic.Int64
 	var mu sync.Mutex
@@ -336,6 +337,8 @@ func parallel(n, conc int, fn func(int) error) error {
 					mu.Lock()
 					first = cmpErr(first, err)
 					mu.Unlock()
+					next.Store(int64(n)) // stop the others
+					return
 				}
 			}
 		})

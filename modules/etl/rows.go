@@ -98,3 +98,14 @@ func dateRow(t time.Time) dimDate {
 	return dimDate{DateKey: dateKey(t), Day: t.Format(time.DateOnly), Year: t.Year(), Quarter: (int(t.Month())-1)/3 + 1,
 		Month: int(t.Month()), IsoYear: y, IsoWeek: w, DayOfWeek: dow, IsWeekend: dow >= 6}
 }
+
+// zoneOf is the named zone, or UTC when the name is unknown.
+func zoneOf(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// inZone is t in the named zone, or in UTC when the name is unknown.
+func inZone(t time.Time, zone string) time.Time { return t.In(zoneOf(zone)) }

@@ -29,31 +29,32 @@ func (e *env) accountChanges(tb testing.TB, after users.ChangeCursor, limit int)
 	return out
 }
 
-// everyAccountChange pages through the account feed after after, limit at
-// a time, and checks that each page continues strictly after the last.
+// everyAccountChange pages through the account feed after after, limit
+// at a time (everyChange).
 func (e *env) everyAccountChange(tb testing.TB, after users.ChangeCursor, limit int) []users.AccountChange {
 	tb.Helper()
-	var all []users.AccountChange
+	return everyChange(tb, e.mod.AccountChanges, after, limit)
+}
+
+// everyChange pages through a feed after after, limit at a time, and
+// checks that each page continues strictly after the last.
+func everyChange[T interface{ Cursor() users.ChangeCursor }](tb testing.TB,
+	feed func(context.Context, users.ChangeCursor, int) ([]T, error), after users.ChangeCursor, limit int) []T {
+	tb.Helper()
+	var all []T
 	for {
-		page := e.accountChanges(tb, after, limit)
+		page, err := feed(context.Background(), after, limit)
+		require.NoError(tb, err)
 		require.LessOrEqual(tb, len(page), limit)
 		if len(page) == 0 {
 			return all
 		}
 		for _, c := range page {
-			require.True(tb, cursorBefore(after, c.Cursor()), "%v after %v", c.Cursor(), after)
+			require.True(tb, c.Cursor().After(after), "%v after %v", c.Cursor(), after)
 			after = c.Cursor()
 		}
 		all = append(all, page...)
 	}
-}
-
-// cursorBefore reports whether a comes before b in a feed's order.
-func cursorBefore(a, b users.ChangeCursor) bool {
-	if !a.At.Equal(b.At) {
-		return a.At.Before(b.At)
-	}
-	return a.ID < b.ID
 }
 
 // userIDs are the UserIDs of changes, in order.

@@ -23,22 +23,10 @@ func (e *env) goalChanges(tb testing.TB, after users.ChangeCursor, limit int) []
 }
 
 // everyGoalChange pages through the goal feed after after, limit at a
-// time, and checks that each page continues strictly after the last.
+// time (everyChange).
 func (e *env) everyGoalChange(tb testing.TB, after users.ChangeCursor, limit int) []users.GoalChange {
 	tb.Helper()
-	var all []users.GoalChange
-	for {
-		page := e.goalChanges(tb, after, limit)
-		require.LessOrEqual(tb, len(page), limit)
-		if len(page) == 0 {
-			return all
-		}
-		for _, c := range page {
-			require.True(tb, cursorBefore(after, c.Cursor()), "%v after %v", c.Cursor(), after)
-			after = c.Cursor()
-		}
-		all = append(all, page...)
-	}
+	return everyChange(tb, e.mod.GoalChanges, after, limit)
 }
 
 // changedGoalIDs are the GoalIDs of changes, in order.

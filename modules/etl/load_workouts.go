@@ -1,0 +1,114 @@
+package etl
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// applyWorkouts upserts fact_workouts, dated by the user's local day, and
+// deletes the tombstoned ones.
+func (l *Loader) applyWorkouts(tx *gorm.DB, rows []WorkoutChange, st *Stats) error {
+	c := st.table("fact_workouts")
+	c.Read += len(rows)
+	keys := make([]string, len(rows)) // each row's user's pseudonym
+	for i, w := range rows {
+		keys[i] = pseudonym(l.key, w.UserID)
+	}
+	zones, erased, err := batchUsers(tx, keys)
+	if err != nil {
+		return err
+	}
+	facts := make([]factWorkout, 0, len(rows))
+	dates := map[int]dimDate{}
+	types := map[string]bool{}
+	var gone []string
+	for i, w := range rows {
+		if w.Deleted {
+			gone = append(gone, w.ID)
+			continue
+		}
+		key := keys[i]
+		if erased[key] {
+			continue // read after its user's erasure: stays out
+		}
+		local := w.StartTime.In(zones[key])
+		d := dateRow(local)
+		dates[d.DateKey] = d
+		types[w.WorkoutType] = true
+		f := factWorkout{WorkoutID: w.ID, UserKey: key, DateKey: d.DateKey, WorkoutType: w.WorkoutType,
+			StartTime: w.StartTime.UTC(), DurationS: w.Duration, CaloriesBurned: w.CaloriesBurned,
+			DistanceKM: w.DistanceKM, AvgHeartRate: w.AvgHeartRate, Source: w.Source, ChangedAt: w.ChangedAt.UTC()}
+		if w.EndTime != nil {
+			end := w.EndTime.UTC()
+			f.EndTime = &end
+		}
+		facts = append(facts, f)
+	}
+	if err := upsertDims(tx, dates, types); err != nil {
+		return err
+	}
+	if len(facts) > 0 {
+		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(facts, 500).Error; err != nil {
+			return err
+		}
+		c.Written += len(facts)
+	}
+	if len(gone) > 0 {
+		res := tx.Exec("DELETE FROM fact_workouts WHERE workout_id IN ?", gone)
+		if res.Error != nil {
+			return res.Error
+		}
+		c.Written += int(res.RowsAffected)
+	}
+	return nil
+}
+
+// batchUsers finds the time zones of a batch's users (by pseudonym) in
+// dim_user (UTC for a user not loaded yet) and which of them were erased.
+func batchUsers(tx *gorm.DB, batch []string) (map[string]*time.Location, map[string]bool, error) {
+	keys := slices.Compact(slices.Sorted(slices.Values(batch)))
+	var users []dimUser
+	if err := tx.Select("user_key", "timezone").Where("user_key IN ?", keys).Find(&users).Error; err != nil {
+		return nil, nil, err
+	}
+	var gone []string
+	if err := tx.Model(&erasedUser{}).Where("user_key IN ?", keys).Pluck("user_key", &gone).Error; err != nil {
+		return nil, nil, err
+	}
+	zones := make(map[string]*time.Location, len(keys))
+	for _, k := range keys {
+		zones[k] = time.UTC
+	}
+	for _, u := range users {
+		zones[u.UserKey] = zoneOf(u.Timezone)
+	}
+	erased := make(map[string]bool, len(gone))
+	for _, k := range gone {
+		erased[k] = true
+	}
+	return zones, erased, nil
+}
+
+// upsertDims adds the dates and workout types a batch refers to.
+func upsertDims(tx *gorm.DB, dates map[int]dimDate, types map[string]bool) error {
+	if len(dates) > 0 {
+		rows := slices.Collect(maps.Values(dates))
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+			return err
+		}
+	}
+	if len(types) > 0 {
+		rows := make([]dimWorkoutType, 0, len(types))
+		for t := range types {
+			rows = append(rows, dimWorkoutType{WorkoutType: t})
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
