@@ -105,3 +105,61 @@ func TestWorkoutChanges(t *testing.T) {
 			feedEntry(t, e, theirs.ID), "erasure")
 	})
 }
+
+// metricEntries pages through the module's metric feed after after, two
+// changes a call, and returns u's changes.
+func metricEntries(tb testing.TB, e *env, after activity.ChangeCursor, u *user) []activity.MetricSlotChange {
+	tb.Helper()
+	var out []activity.MetricSlotChange
+	for {
+		page, err := e.mod.MetricChanges(context.Background(), after, 2)
+		require.NoError(tb, err)
+		for _, c := range page {
+			require.True(tb, c.Cursor().After(after), "%q after %q", c.Cursor(), after)
+			after = c.Cursor()
+			if c.UserID == u.ID {
+				out = append(out, c)
+			}
+		}
+		if len(page) < 2 {
+			return out
+		}
+	}
+}
+
+// TestMetricChanges follows metric batches into the module's metric feed:
+// each slot they add to, with its totals, stamped by the store's clock.
+func TestMetricChanges(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		for _, limit := range []int{0, activity.MaxChanges + 1} {
+			_, err := e.mod.MetricChanges(context.Background(), activity.ChangeCursor{}, limit)
+			ae, ok := apperr.As(err)
+			require.True(t, ok, "an apperr error for limit %d: %v", limit, err)
+			assert.Equal(t, apperr.Invalid, ae.Kind)
+			assert.Contains(t, ae.Fields, "limit")
+		}
+
+		before := time.Now().Truncate(time.Microsecond)
+		hour := t0.Add(-time.Hour)
+		e.post(t, e.a, sample("steps", 120, hour), sample("steps", 80, hour.Add(10*time.Minute)),
+			sample("heart_rate", 70, hour))
+		e.post(t, e.b, sample("steps", 1, hour))
+		got := metricEntries(t, e, activity.ChangeCursor{}, e.a)
+		require.Len(t, got, 2)
+		for _, c := range got {
+			assert.False(t, c.ChangedAt.Before(before), "stamped when stored: %v", c.ChangedAt)
+			assert.Equal(t, time.UTC, c.ChangedAt.Location())
+		}
+		assert.Equal(t, activity.MetricSlotChange{UserID: e.a.ID, Metric: "heart_rate", SlotStart: hour, Sum: 70, Count: 1,
+			Min: 70, Max: 70, ChangedAt: got[0].ChangedAt}, got[0])
+		assert.Equal(t, activity.MetricSlotChange{UserID: e.a.ID, Metric: "steps", SlotStart: hour, Sum: 200, Count: 2,
+			Min: 80, Max: 120, ChangedAt: got[1].ChangedAt}, got[1])
+
+		old := t0.AddDate(0, 0, -30)
+		e.post(t, e.a, sample("steps", 500, old))
+		late := metricEntries(t, e, got[1].Cursor(), e.a)
+		require.Len(t, late, 1, "a late sample of an old day")
+		assert.Equal(t, old, late[0].SlotStart)
+		assert.EqualValues(t, 500, late[0].Sum)
+	})
+}

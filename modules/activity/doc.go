@@ -42,14 +42,21 @@
 // time): on SQL in the deleting transaction, on MongoDB right after a
 // single delete (a crash between the two loses it) and before an erasure's
 // deletes. Creating a workout under a tombstoned id (a group workout
-// recorded again) removes the tombstone. Stamps come from each replica's
-// clock before commit, so a consumer keeps its watermark a few minutes
-// behind the present.
+// recorded again) removes the tombstone. MetricChanges (changes.go) hands
+// it the 15-minute rollups the same way, each with its totals as they are
+// now, after a (time, user|metric|slot) cursor: every sample write stamps
+// the slots it adds to — on SQL activity_metric_slots.changed_at in the
+// writing transaction; on MongoDB a document per slot in
+// activity_metric_slot_changes, written before the samples — so late
+// samples of an old day come through; rollups only grow, so there are no
+// tombstones (an erasure reaches the warehouse through the users feed).
+// Stamps come from each replica's clock before commit, so a consumer keeps
+// its watermark a few minutes behind the present.
 //
 // Needs (deps.go): the users module's Basics (time zone, weight for
 // calories, quiet hours) and ActiveGoals; Push (the realtime hub) for live
 // notifications. Provides: EraseAccount for the users.delete_account saga,
 // GoalProgress and GoalSet for the users module, RecordGroupWorkout and
-// KnownWorkoutType for the groups module, WorkoutChanges for the etl
-// module, the GoalAlerts cron job.
+// KnownWorkoutType for the groups module, WorkoutChanges and MetricChanges
+// for the etl module, the GoalAlerts cron job.
 package activity

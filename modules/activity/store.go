@@ -75,6 +75,15 @@ type Store interface {
 	// (1 to MaxChanges): live workouts by their updated_at, deleted ones by
 	// their tombstone.
 	WorkoutChanges(ctx context.Context, after ChangeCursor, limit int) ([]WorkoutChange, error)
+	// MetricChanges returns the 15-minute rollups written strictly after
+	// the cursor, with their current totals, ordered by (ChangedAt, ID)
+	// where ID is MetricSlotChange.Cursor's, at most limit (1 to MaxChanges);
+	// an empty cursor ID answers every change at or after its At. Every
+	// AddSamples stamps each slot it adds to with changeStamp, taken as it
+	// writes (SQL: in its transaction; MongoDB: before its samples, so a
+	// batch of repeats may stamp its slots too). Errors: apperr Invalid on
+	// the field "limit" or "after" (checkMetricFeed).
+	MetricChanges(ctx context.Context, after ChangeCursor, limit int) ([]MetricSlotChange, error)
 }
 
 // Workout is one workout session: live (started, then ended) or logged

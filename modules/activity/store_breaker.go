@@ -174,3 +174,10 @@ func (s *breakerStore) WorkoutChanges(ctx context.Context, after ChangeCursor, l
 		return s.store.WorkoutChanges(ctx, after, limit)
 	})
 }
+
+// MetricChanges implements Store.
+func (s *breakerStore) MetricChanges(ctx context.Context, after ChangeCursor, limit int) ([]MetricSlotChange, error) {
+	return get(ctx, s, func(ctx context.Context) ([]MetricSlotChange, error) {
+		return s.store.MetricChanges(ctx, after, limit)
+	})
+}

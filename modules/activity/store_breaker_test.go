@@ -151,6 +151,10 @@ func TestBreakerStore(t *testing.T) {
 				_, err := s.WorkoutChanges(ctx, activity.ChangeCursor{}, 10)
 				return err
 			},
+			"MetricChanges": func() error {
+				_, err := s.MetricChanges(ctx, activity.ChangeCursor{}, 10)
+				return err
+			},
 		} {
 			t.Run(name, func(t *testing.T) { requireUnavailable(t, call()) })
 		}

@@ -55,6 +55,12 @@ func runStoreContract(t *testing.T, open func(t *testing.T) Store) {
 		{"feeds_from_the_beginning_after_the_zero_cursor", contractChangesFromZero},
 		{"refuses_feed_limits_out_of_range", contractChangesLimits},
 		{"refuses_workout_writes_without_their_time", contractChangesNeedTheTime},
+		{"feeds_every_slot_once_in_order_whatever_the_page_size", contractMetricChangesPages},
+		{"moves_a_slot_written_again_to_the_end_with_its_new_totals", contractMetricChangesMove},
+		{"feeds_late_samples_of_an_old_day_after_the_cursor", contractMetricChangesLate},
+		{"feeds_everything_at_or_after_the_instant_for_a_cursor_without_id", contractMetricChangesInstant},
+		{"leaves_an_erased_users_slots_out_of_the_metric_feed", contractMetricChangesErase},
+		{"refuses_metric_feed_limits_and_cursors_it_did_not_make", contractMetricChangesRefusals},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -32,6 +32,10 @@ package activity
 //	activity_workout_tombstones
 //	                        one document per deleted workout, _id = session id
 //	                        (the change feed's deletions)
+//	activity_metric_slot_changes
+//	                        one document per slot ever written, _id = its
+//	                        metric feed id: the stamp of its latest write
+//	                        (store_mongo_slot_changes.go)
 
 import (
 	"context"
@@ -55,6 +59,7 @@ const (
 	mongoSamplesName  = "activity_samples"
 	mongoDailyName    = "activity_metrics_daily"
 	mongoTombsName    = "activity_workout_tombstones"
+	mongoStampsName   = "activity_metric_slot_changes"
 )
 
 // mongoStore is the Store on a MongoDB database (activity.store: mongo).
@@ -63,6 +68,7 @@ type mongoStore struct {
 	samples  *mongo.Collection
 	daily    *mongo.Collection
 	tombs    *mongo.Collection
+	stamps   *mongo.Collection
 }
 
 var _ Store = (*mongoStore)(nil)
@@ -85,6 +91,7 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (Store, error) {
 		samples:  db.Collection(mongoSamplesName, committed),
 		daily:    db.Collection(mongoDailyName, committed),
 		tombs:    db.Collection(mongoTombsName, durable),
+		stamps:   db.Collection(mongoStampsName, committed),
 	}
 	for coll, models := range map[*mongo.Collection][]mongo.IndexModel{
 		s.workouts: {
@@ -119,6 +126,11 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (Store, error) {
 			{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "metric", Value: 1}, {Key: "day", Value: 1}},
 				Options: options.Index().SetName("user_metric_day")},
 		},
+		s.stamps: {
+			// The metric change feed.
+			{Keys: bson.D{{Key: "changed_us", Value: 1}, {Key: "_id", Value: 1}},
+				Options: options.Index().SetName("changed")},
+		},
 	} {
 		if _, err := coll.Indexes().CreateMany(ctx, models); err != nil {
 			return nil, fmt.Errorf("activity: create indexes on %s: %w", coll.Name(), err)
@@ -128,19 +140,24 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (Store, error) {
 }
 
 // EraseUser deletes the user's workouts, with their tombstones written
-// before each batch is deleted (eraseWorkouts), then samples and rollups,
-// one collection after the other (each delete is idempotent; a failure
-// part-way is finished by calling it again). Rollups go last: a Buckets
-// racing the erasure may still write a rollup from samples it read before
-// they were deleted; it is invalid (its counts no longer match) and never
-// shown, and users are not created again under an erased id.
+// before each batch is deleted (eraseWorkouts), then samples, rollups and
+// slot stamps, one collection after the other (each delete is idempotent;
+// a failure part-way is finished by calling it again). Rollups go after
+// the samples: a Buckets racing the erasure may still write a rollup from
+// samples it read before they were deleted; it is invalid (its counts no
+// longer match) and never shown, and users are not created again under an
+// erased id. A stamp left without samples is skipped by the feed.
 func (s *mongoStore) EraseUser(ctx context.Context, userID string, at time.Time) error {
 	if err := s.eraseWorkouts(ctx, userID, at); err != nil {
 		return err
 	}
-	for _, coll := range []*mongo.Collection{s.samples, s.daily} {
-		if _, err := coll.DeleteMany(ctx, bson.D{{Key: "user_id", Value: userID}}); err != nil {
-			return fmt.Errorf("activity: erase user from %s: %w", coll.Name(), err)
+	byUser := bson.D{{Key: "user_id", Value: userID}}
+	for _, d := range []struct {
+		coll   *mongo.Collection
+		filter bson.D
+	}{{s.samples, byUser}, {s.daily, byUser}, {s.stamps, mongoStampsOf(userID)}} {
+		if _, err := d.coll.DeleteMany(ctx, d.filter); err != nil {
+			return fmt.Errorf("activity: erase user from %s: %w", d.coll.Name(), err)
 		}
 	}
 	return nil

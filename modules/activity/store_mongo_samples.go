@@ -61,8 +61,9 @@ func (d *mongoSample) toSample() *Sample {
 // AddSamples inserts the samples of one user with one unordered insertMany
 // (w: majority, j: true). Repeats within the batch are dropped first (the
 // first of equal keys is kept); each document the unique indexes refuse is a
-// duplicate of a stored sample. Nothing else is written: rollups are
-// computed by readers (store_mongo_slots.go).
+// duplicate of a stored sample. Before the insert it stamps the batch's
+// slots for the metric change feed (store_mongo_slot_changes.go); nothing
+// else is written: rollups are computed by readers (store_mongo_slots.go).
 //
 // All or nothing is not possible without transactions, and the store does
 // not pretend otherwise. A call that returns an error may have stored some
@@ -82,6 +83,7 @@ func (s *mongoStore) AddSamples(ctx context.Context, userID string, samples []Sa
 	}
 	docs := make([]any, 0, len(samples))
 	ids, keys := make(map[string]bool, len(samples)), make(map[string]bool, len(samples))
+	slots := map[slotKey]struct{}{}
 	for i := range samples {
 		d := newMongoSample(userID, &samples[i])
 		if ids[d.ID] || keys[d.Key] {
@@ -90,9 +92,13 @@ func (s *mongoStore) AddSamples(ctx context.Context, userID string, samples []Sa
 		}
 		ids[d.ID], keys[d.Key] = true, true
 		docs = append(docs, d)
+		slots[slotKey{d.Metric, d.Slot}] = struct{}{}
 	}
 	if len(docs) == 0 {
 		return 0, duplicates, nil
+	}
+	if err := s.stampSlots(ctx, userID, slots); err != nil {
+		return 0, 0, err
 	}
 	_, err = s.samples.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	refused, err := mongoRefusedDuplicates(err)

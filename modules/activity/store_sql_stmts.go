@@ -41,7 +41,7 @@ const (
 	insertPlainID                     // sample ids (NULL where absent)
 	insertReturning                   // as insertPlain, naming the inserted rows
 	insertReturningID                 // as insertPlainID, naming the inserted rows
-	upsertSlots                       // 15-minute rollups of one metric
+	upsertSlots                       // 15-minute rollups of one metric, stamped (placeholder 3)
 	upsertHours                       // hourly rollups of one metric
 	numKinds
 )
@@ -83,10 +83,17 @@ func stmtSQL(postgres bool, kind stmtKind, rows int) string {
 		next++
 	}
 	if kind == upsertSlots || kind == upsertHours {
+		// The 15-minute slots carry the change feed's stamp: placeholder 3,
+		// bound once per statement, set on insert and on update alike.
+		stamped := kind == upsertSlots
 		table := rollupTables[kind-upsertSlots]
-		b.WriteString("INSERT INTO " + table +
-			" (user_id, metric, slot_start, value_sum, value_count, value_min, value_max) VALUES ")
+		b.WriteString("INSERT INTO " + table + " (user_id, metric, slot_start, value_sum, value_count, value_min, value_max")
 		next = 3
+		if stamped {
+			b.WriteString(", changed_at")
+			next = 4
+		}
+		b.WriteString(") VALUES ")
 		for r := range rows {
 			if r > 0 {
 				b.WriteByte(',')
@@ -98,6 +105,10 @@ func stmtSQL(postgres bool, kind stmtKind, rows int) string {
 			for range 5 {
 				fresh()
 			}
+			if stamped {
+				b.WriteByte(',')
+				ph(3)
+			}
 			b.WriteByte(')')
 		}
 		b.WriteString(" ON CONFLICT (user_id, metric, slot_start) DO UPDATE SET" +
@@ -105,6 +116,9 @@ func stmtSQL(postgres bool, kind stmtKind, rows int) string {
 			" value_count = " + table + ".value_count + excluded.value_count," +
 			" value_min = " + least + "(" + table + ".value_min, excluded.value_min)," +
 			" value_max = " + greatest + "(" + table + ".value_max, excluded.value_max)")
+		if stamped {
+			b.WriteString(", changed_at = excluded.changed_at")
+		}
 		return b.String()
 	}
 	ids := kind == insertPlainID || kind == insertReturningID

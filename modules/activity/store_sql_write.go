@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -152,10 +153,14 @@ type sampleTx struct {
 	conn     gorm.ConnPool
 	tx       *sql.Tx        // nil when the pool is not a plain *sql.Tx
 	prepared *preparedStmts // SQLite only
+	at       time.Time      // the slots' changed_at
 }
 
+// newSampleTx is called inside the transaction, so the stamp it takes is
+// the time the write runs (on SQLite, on the one writer: in commit order).
 func newSampleTx(tx *gorm.DB, postgres bool, prepared *preparedStmts) *sampleTx {
-	t := &sampleTx{ctx: tx.Statement.Context, postgres: postgres, conn: tx.Statement.ConnPool, prepared: prepared}
+	t := &sampleTx{ctx: tx.Statement.Context, postgres: postgres, conn: tx.Statement.ConnPool, prepared: prepared,
+		at: changeStamp()}
 	t.tx, _ = t.conn.(*sql.Tx)
 	return t
 }
@@ -280,11 +285,12 @@ func insertReturningChunk(t *sampleTx, ch sampleChunk, slots map[slotKey]*Slot) 
 	return n, rows.Err()
 }
 
-// upsertRollups adds rollups to activity_metric_slots, and the same summed
-// per hour to activity_metric_hours: for 1,000 per-minute samples about 68
-// slot rows and 17 hour rows. Each table gets one statement per metric and
-// chunk, in key order, slots first, so that concurrent transactions lock
-// rows in the same order.
+// upsertRollups adds rollups to activity_metric_slots, stamping each slot's
+// changed_at (the metric change feed), and the same summed per hour to
+// activity_metric_hours: for 1,000 per-minute samples about 68 slot rows
+// and 17 hour rows. Each table gets one statement per metric and chunk, in
+// key order, slots first, so that concurrent transactions lock rows in the
+// same order.
 func (p *samplePlan) upsertRollups(t *sampleTx, slots map[slotKey]*Slot) error {
 	keys := make([]slotKey, 0, len(slots))
 	for k := range slots {
@@ -329,8 +335,11 @@ func (p *samplePlan) upsert(t *sampleTx, kind stmtKind, keys []slotKey, rollups 
 			n++
 		}
 		for _, size := range chunkSizes(n) {
-			args := make([]any, 0, 2+size*5)
+			args := make([]any, 0, 3+size*5)
 			args = append(args, p.userID, keys[0].metric)
+			if kind == upsertSlots {
+				args = append(args, t.at)
+			}
 			for _, k := range keys[:size] {
 				r := rollups[k]
 				args = append(args, k.start, r.Sum, r.Count, r.Min, r.Max)
