@@ -84,7 +84,17 @@
 // and deletes their chat lines (also from live sessions' recent chat),
 // invites, attendance and part in summaries; a session still running when
 // they were erased leaves them out of its summary when it ends (the
-// summary checks every participant's account).
+// summary checks every participant's account, and again once it is
+// stored, for an erasure that raced its writing).
+//
+// Feed (changes.go): SessionChanges gives the reporting warehouse (the
+// etl module, through main.go) every ended session's attendance as its
+// summary holds it — workout type, start and end, and per participant the
+// first join, the last leave and the seconds present — after each write:
+// when it is written at the end and whenever an erasure rewrites it
+// without someone (groups_summaries.updated_at, walked by the index
+// groups_summaries_changes from a changefeed.Cursor). Summaries are never
+// deleted, so the feed has no tombstones today.
 //
 // Needs (deps.go): the users module (Exists) to check invitees, attendees
 // and, at the end, participants; the activity module's workout catalog and RecordGroupWorkout;

@@ -98,6 +98,11 @@ func (s *service) summarize(ctx context.Context, sessionID string) error {
 	if err := s.storeSummary(ctx, r, sum); err != nil {
 		return err
 	}
+	if err := s.forgetLateErased(ctx, sum); err != nil {
+		// Nothing retries it (the summary is written), but an erasure
+		// racing the end is rare and the users module's silence rarer.
+		s.log.WarnContext(ctx, "groups: recheck a summary's participants", "session_id", sessionID, "err", err)
+	}
 	if err := s.live.cache.Delete(ctx, recentKey(sessionID)); err != nil {
 		return err
 	}

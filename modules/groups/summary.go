@@ -81,6 +81,9 @@ type summaryRow struct {
 	SessionID string `gorm:"primaryKey"`
 	Summary   string
 	CreatedAt time.Time `gorm:"autoCreateTime:false"`
+	// UpdatedAt is when the summary was written or last rewritten (an
+	// erasure): the attendance feed's change time (changes.go).
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (summaryRow) TableName() string { return "groups_summaries" }
@@ -97,16 +100,18 @@ func (s *service) buildSummary(r *sessionRow, st *liveState, t totals) *Summary 
 	sum := &Summary{SessionID: r.ID, Title: r.Title, WorkoutType: r.WorkoutType, HostID: r.HostID,
 		StartsAt: r.StartsAt, EndedAt: *r.EndedAt, EndReason: r.EndReason,
 		Participants: []SummaryParticipant{}, Votes: []VoteResult{}}
-	byUser := map[string]*SummaryParticipant{}
+	// An index, not a pointer: appending a participant may move the others.
+	byUser := map[string]int{}
 	present := map[string]time.Duration{}
 	for _, d := range st.Departed {
-		p := byUser[d.UserID]
-		if p == nil {
+		i, ok := byUser[d.UserID]
+		if !ok {
+			i = len(sum.Participants)
 			sum.Participants = append(sum.Participants, SummaryParticipant{UserID: d.UserID, Exercises: []ExerciseTotal{}})
-			p = &sum.Participants[len(sum.Participants)-1]
-			byUser[d.UserID] = p
+			byUser[d.UserID] = i
 		}
 		if d.LeftAt.After(d.JoinedAt) {
+			p := &sum.Participants[i]
 			p.Stints = append(p.Stints, Stint{JoinedAt: d.JoinedAt, LeftAt: d.LeftAt})
 			present[d.UserID] += d.LeftAt.Sub(d.JoinedAt)
 		}
@@ -140,9 +145,10 @@ func (s *service) storeSummary(ctx context.Context, r *sessionRow, sum *Summary)
 	if err != nil {
 		return err
 	}
+	now := utc(s.now())
 	return s.st.db.Tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).
-			Create(&summaryRow{SessionID: r.ID, Summary: string(doc), CreatedAt: s.now()})
+			Create(&summaryRow{SessionID: r.ID, Summary: string(doc), CreatedAt: now, UpdatedAt: now})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error // written already
 		}
