@@ -205,6 +205,7 @@ var authzRows = map[string]authzRow{
 	"GET /api/v1/users/:user_id/metrics":          {want: private},
 	"GET /api/v1/users/:user_id/metrics/:metric":  {want: private},
 	"GET /api/v1/users/:user_id/statistics":       {want: private},
+	"GET /api/v1/users/:user_id/trends":           {want: private},
 	"GET /api/v1/users/:user_id/reports/weekly":   {want: private},
 	"GET /api/v1/users/:user_id/reports/monthly":  {want: private},
 	"GET /api/v1/users/:user_id/reports/download": {want: private},
@@ -249,6 +250,10 @@ var authzNoParamRows = map[string]authzRow{
 	// Only an administrator loads the warehouse or lists its loads.
 	"GET /api/v1/admin/etl/runs": {want: adminOnly},
 	"POST /api/v1/admin/etl/run": {want: adminOnly202},
+	// Analytics: the overview is for administrators; anyone signed in sees
+	// the leaderboard, with their own standing.
+	"GET /api/v1/admin/analytics/overview": {want: adminOnly},
+	"GET /api/v1/analytics/leaderboard":    {want: [callerCount]int{401, 200, 200, 200, 200}},
 
 	// Anyone signed in lists group sessions, but only those they may see: the
 	// secrets keep the owner's invite-only session out of other lists.
@@ -762,6 +767,8 @@ func TestAuthorizationAPITokens(t *testing.T) {
 		{"POST", u + "/metrics", authzSamples(), http.StatusOK},
 		{"GET", u + "/metrics/steps", nil, http.StatusOK},
 		{"GET", u + "/statistics", nil, http.StatusOK},
+		{"GET", u + "/trends", nil, http.StatusOK},
+		{"GET", "/api/v1/analytics/leaderboard?metric=steps", nil, http.StatusOK},
 		{"GET", u + "/reports/weekly", nil, http.StatusOK},
 		{"POST", u + "/notifications/read-all", nil, http.StatusOK},
 		{"GET", "/api/v1/users/" + env.ids[callerOther] + "/workouts", nil, http.StatusNotFound},

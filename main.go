@@ -5,6 +5,7 @@
 //	fitloop version                         print the version
 //	fitloop admin create-user --email E --username U [--password P | stdin] [--role R]
 //	fitloop etl run [--full]                load the reporting warehouse now
+//	fitloop dev seed --users N --days D [--seed S]   generate demo and benchmark data
 package main
 
 import (
@@ -87,37 +88,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		err = serve(ctx, cfg, log)
 	case "migrate":
-		if len(rest) != 1 || (rest[0] != "up" && rest[0] != "status") {
-			err = usageError("usage: fitloop migrate up|status")
-		} else {
-			err = database.RunMigrateCommand(ctx, cfg.Database, cfg.DataDir, log, migrations.FS, rest[0] == "up", stdout)
-		}
+		err = database.RunMigrateCommand(ctx, cfg.Database, cfg.DataDir, log, migrations.FS, rest, stdout)
 	case "admin":
 		err = withApp(ctx, cfg, log, func(a *app) error {
 			return users.AdminCommand(ctx, a.users.Service(), rest, stdin, stdout, stderr)
 		})
 	case "etl":
 		err = withApp(ctx, cfg, log, func(a *app) error { return a.etl.Command(ctx, rest, stdout) })
+	case "dev":
+		err = withApp(ctx, cfg, log, func(a *app) error { return a.seed(ctx, rest, stdout) })
 	default:
-		err = usageError(fmt.Sprintf("unknown command %q (want serve, migrate, version, admin or etl)", cmd))
+		err = apperr.E(apperr.Invalid, "usage", fmt.Sprintf("unknown command %q (want serve, migrate, version, admin, etl or dev)", cmd))
+	}
+	if msg, ok := apperr.Describe(err); ok && cmd != "serve" { // a command's refusal: its usage
+		fmt.Fprintln(stderr, msg)
+		return 2
 	}
 	if err != nil {
-		var usage usageError
-		if errors.As(err, &usage) {
-			fmt.Fprintln(stderr, err)
-			return 2
-		}
 		log.Error("fitloop: "+cmd+" failed", slog.String("error", err.Error()))
 		fmt.Fprintln(stderr, "fitloop:", err)
 		return 1
 	}
 	return 0
 }
-
-// usageError is a command-line mistake: exit code 2, no stack of log lines.
-type usageError string
-
-func (e usageError) Error() string { return string(e) }
 
 // app is the assembled program: the database, the modules and the router.
 type app struct {
@@ -202,16 +195,20 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	a.users, err = users.New(users.Deps{DB: a.db, Log: log, Auth: cfg.Auth, Signer: signer, Sagas: a.sagas,
 		Cache: a.cache, Sockets: a.hub, Erasers: []users.AccountEraser{a.activity, a.groups},
 		Progress: activityForUsers{a.activity}, Planner: activityForUsers{a.activity},
-		Failures:   auth.NewCacheCounter(a.cache, cfg.Auth.LoginMaxFailures, cfg.Auth.LoginWindow),
-		Idempotent: idempotent})
+		Failures: auth.NewCacheCounter(a.cache, cfg.Auth.LoginMaxFailures, cfg.Auth.LoginWindow), Idempotent: idempotent})
 	if err != nil {
 		return nil, err
 	}
 	if err = a.users.Sagas(sagaReg); err != nil {
 		return nil, err
 	}
-	a.etl, err = etl.New(ctx, etl.Deps{DB: a.db, Config: cfg.ETL, DataDir: cfg.DataDir, Users: feedsForETL{a},
-		Workouts: feedsForETL{a}, Log: log, Replica: server.ReplicaID(), Metrics: a.metrics})
+	a.etl, err = etl.New(ctx, etl.Deps{DB: a.db, Config: cfg.ETL, DataDir: cfg.DataDir, Log: log,
+		Replica: server.ReplicaID(), Metrics: a.metrics, Members: a.leaderboard, Feeds: etl.Feeds{
+			Users:    feed(a.users.AccountChanges, func(c users.AccountChange) etl.UserChange { return etl.UserChange(c) }),
+			Goals:    feed(a.users.GoalChanges, func(c users.GoalChange) etl.GoalChange { return etl.GoalChange(c) }),
+			Workouts: feed(a.activity.WorkoutChanges, func(c activity.WorkoutChange) etl.WorkoutChange { return etl.WorkoutChange(c) }),
+			Metrics:  feed(a.activity.MetricChanges, func(c activity.MetricSlotChange) etl.MetricChange { return etl.MetricChange(c) }),
+			Sessions: feed(a.groups.SessionChanges, sessionForETL)}})
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +248,7 @@ func (a *app) routes(cfg config.Config, log *slog.Logger) {
 	a.users.RegisterRoutes(api)
 	a.activity.RegisterRoutes(api, a.users.Authenticator())
 	a.groups.RegisterRoutes(api, a.users.Authenticator())
+	a.etl.RegisterRoutes(api, a.users.Authenticator())
 	api.GET("/ws", a.hub.Handler()) // authenticates at upgrade itself
 	admin := api.Group("/admin", auth.Require(a.users.Authenticator(), auth.Options{}), auth.RequireRole(auth.RoleAdmin))
 	a.cron.RegisterAdminRoutes(admin)
@@ -308,17 +306,43 @@ func (a activityForUsers) GoalSet(ctx context.Context, key string, g users.Plann
 		Period: g.Period, TargetValue: g.TargetValue})
 }
 
-// feedsForETL gives the warehouse loader the users' and activity's feeds.
-type feedsForETL struct{ a *app }
-
-func (f feedsForETL) UserChanges(ctx context.Context, after etl.Cursor, limit int) ([]etl.UserChange, error) {
-	cs, err := f.a.users.AccountChanges(ctx, after, limit)
-	return convert(cs, func(c users.AccountChange) etl.UserChange { return etl.UserChange(c) }), err
+// feed adapts a module's change feed to the warehouse loader's.
+func feed[T interface{ Cursor() etl.Cursor }, U any](f func(context.Context, etl.Cursor, int) ([]T, error), conv func(T) U) etl.Feed[U] {
+	return func(ctx context.Context, after etl.Cursor, limit int) ([]U, etl.Cursor, error) {
+		cs, err := f(ctx, after, limit)
+		if err != nil || len(cs) == 0 {
+			return nil, etl.Cursor{}, err
+		}
+		return convert(cs, conv), cs[len(cs)-1].Cursor(), nil
+	}
 }
 
-func (f feedsForETL) WorkoutChanges(ctx context.Context, after etl.Cursor, limit int) ([]etl.WorkoutChange, error) {
-	cs, err := f.a.activity.WorkoutChanges(ctx, after, limit)
-	return convert(cs, func(c activity.WorkoutChange) etl.WorkoutChange { return etl.WorkoutChange(c) }), err
+func sessionForETL(c groups.SessionChange) etl.SessionChange {
+	return etl.SessionChange{SessionID: c.SessionID, WorkoutType: c.WorkoutType, StartedAt: c.StartedAt, EndedAt: c.EndedAt,
+		Attendees: convert(c.Attendees, func(a groups.Attendance) etl.Attendance { return etl.Attendance(a) }),
+		ChangedAt: c.ChangedAt, Deleted: c.Deleted}
+}
+
+// leaderboard names the warehouse leaderboard's members.
+func (a *app) leaderboard(ctx context.Context) ([]etl.Member, error) {
+	ms, err := a.users.LeaderboardMembers(ctx)
+	return convert(ms, func(m users.LeaderboardMember) etl.Member { return etl.Member(m) }), err
+}
+
+// seed is `fitloop dev seed`: accounts and goals, then their activity.
+func (a *app) seed(ctx context.Context, args []string, out io.Writer) error {
+	opts, err := users.SeedArgs(args)
+	if err != nil {
+		return err
+	}
+	people, err := a.users.Seed(ctx, opts)
+	if err != nil {
+		return err
+	}
+	st, err := a.activity.Seed(ctx, convert(people, func(u users.SeededUser) activity.SeedUser { return activity.SeedUser(u) }),
+		activity.SeedOptions{Days: opts.Days, Rand: opts.Rand, Now: opts.Now})
+	fmt.Fprintf(out, "seeded %d users (password %q), %d workouts, %d samples\n", len(people), users.SeedPassword, st.Workouts, st.Samples)
+	return err
 }
 
 // convert maps a slice from one module's type to another's.
@@ -355,46 +379,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("fitloop starting", slog.String("version", version), slog.String("database", a.db.Dialect()))
-	// Background work stops only after the HTTP server has drained, so an
-	// in-flight request's saga is not interrupted by the shutdown.
-	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	sagasDone := make(chan struct{})
-	go func() { defer close(sagasDone); _ = a.sagas.Run(bgCtx) }() // resumes unfinished sagas
-	// abort stops what started, then closes the stores.
-	abort := func(err error) error {
-		stopBackground()
-		<-sagasDone
-		return errors.Join(err, a.close())
-	}
-	if err := a.cron.Start(bgCtx); err != nil {
-		return abort(err)
-	}
+	workers := []server.Worker{{Start: a.cron.Start, Stop: a.cron.Stop}}
 	if cfg.Jobs.Enabled {
-		if err := a.queue.Start(bgCtx); err != nil {
-			return abort(errors.Join(err, a.cron.Stop(context.Background())))
-		}
+		workers = append(workers, server.Worker{Start: a.queue.Start, Stop: a.queue.Stop})
 	}
-	err = server.Serve(ctx, cfg.HTTP, a.engine, log)
-	stopBackground()
-	<-sagasDone
-	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
-	defer cancel()
-	err = errors.Join(err, a.cron.Stop(stopCtx), a.queue.Stop(stopCtx))
-	// In-flight requests and background work have finished: now the stores.
+	// Sagas run in the background (resuming unfinished ones) until the HTTP
+	// server has drained; the stores close after everything has stopped.
+	err = server.Run(ctx, cfg.HTTP, a.engine, log, func(ctx context.Context) error { return a.sagas.Run(ctx) }, workers...)
 	return errors.Join(err, a.close())
 }
 
-// withApp runs a command on the assembled program; the command's refusals
-// (apperr) are usage errors.
+// withApp runs a command on the assembled program.
 func withApp(ctx context.Context, cfg config.Config, log *slog.Logger, fn func(*app) error) error {
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	err = fn(a)
-	if msg, ok := apperr.Describe(err); ok {
-		return usageError(msg)
-	}
-	return err
+	return fn(a)
 }

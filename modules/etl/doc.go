@@ -1,6 +1,7 @@
-// Package etl loads the reporting warehouse: a star schema (dim_user,
-// dim_date, dim_workout_type, fact_workouts, fact_daily_metrics,
-// fact_goal_progress, fact_group_sessions) in a database of its own — a
+// Package etl loads the reporting warehouse and serves analytics from it.
+// The warehouse is a star schema (dim_user, dim_date, dim_workout_type,
+// dim_goal, fact_workouts, fact_daily_metrics, fact_goal_progress,
+// fact_group_sessions) in a database of its own — a
 // SQLite file by default, PostgreSQL in production, possibly another server
 // than the operational database — with its own migrations
 // (migrations/{sqlite,postgres}, versions recorded in
@@ -9,10 +10,23 @@
 // Extract. The loader reads the other modules only through change feeds
 // (deps.go): "rows changed after cursor C, at most N", deletions included
 // as tombstones, ordered by (changed_at, id). It never reads their tables.
+// Five feeds: accounts and goals (users), workouts and the 15-minute
+// rollups of samples (activity), ended live sessions' attendance (groups).
 //
 // Transform. Users appear only by a pseudonymous key (an HMAC of their id
 // under a secret key), with their role, signup date and time zone: no
 // email, name or biometrics. Facts are dated by the user's local day.
+// Rollups are staged (stage_metric_slots, with their local day) and each
+// day they touch is aggregated again from all its slots into
+// fact_daily_metrics. Goal snapshots are derived inside the warehouse: a
+// batch that changes a user's facts or goals queues the user
+// (etl_dirty_users, in the batch's transaction); the last step of a run
+// takes every goal of the queued users again, and extends the other active
+// goals to today in their user's zone (dim_goal.snapshot_through). A day's
+// progress is the goal's measure over its period so far — the day's
+// samples of the metric plus what each finished workout adds, as the
+// activity module measures goals (measure.go) — or for weight the latest
+// weight.
 //
 // Load. Incremental by watermark: each source's cursor is kept in
 // etl_watermarks and moved in the same warehouse transaction as the batch
@@ -45,8 +59,12 @@
 // 30 s): a load while it is open fails at once, recorded as failed, and the
 // admin route answers 503 warehouse_unavailable.
 //
-// Status (issue 6, in progress): users and workouts are loaded. Still to
-// come: the metric, goal and group facts, the analytics routes (503 from
-// the same breaker), the leaderboard opt-in, `fitloop dev seed` and the
-// benchmarks.
+// Analytics (analytics*.go) answer from the warehouse through the same
+// breaker — 503 warehouse_unavailable when it is down, never waiting on
+// it: GET /analytics/leaderboard (members who opted in, named through the
+// Members dependency at each request, and the caller's own standing), GET
+// /users/{user_id}/trends (weekly totals, moving average, linear trend,
+// each active goal's projected completion) and GET
+// /admin/analytics/overview (active users, workouts, top types, goal
+// attainment).
 package etl

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -39,12 +41,19 @@ func (f *feed[T]) get(id string) (T, bool) {
 	return v, ok
 }
 
-func (f *feed[T]) changes(_ context.Context, after Cursor, limit int) ([]T, error) {
+// drop removes the rows that match, leaving no tombstone.
+func (f *feed[T]) drop(match func(T) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	maps.DeleteFunc(f.rows, func(_ string, v T) bool { return match(v) })
+}
+
+func (f *feed[T]) changes(_ context.Context, after Cursor, limit int) ([]T, Cursor, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failAfter > 0 {
 		if f.failAfter--; f.failAfter == 0 {
-			return nil, errFeedDown
+			return nil, Cursor{}, errFeedDown
 		}
 	}
 	var out []T
@@ -57,24 +66,42 @@ func (f *feed[T]) changes(_ context.Context, after Cursor, limit int) ([]T, erro
 		ca, cb := f.at(a), f.at(b)
 		return cmp.Or(ca.At.Compare(cb.At), cmp.Compare(ca.ID, cb.ID))
 	})
-	return out[:min(len(out), limit)], nil
+	out = out[:min(len(out), limit)]
+	if len(out) == 0 {
+		return nil, Cursor{}, nil
+	}
+	return out, f.at(out[len(out)-1]), nil
 }
 
-type fakeUsers struct{ *feed[UserChange] }
-
-func (f fakeUsers) UserChanges(ctx context.Context, after Cursor, limit int) ([]UserChange, error) {
-	return f.changes(ctx, after, limit)
+// sources are the five feeds.
+type sources struct {
+	users    *feed[UserChange]
+	goals    *feed[GoalChange]
+	workouts *feed[WorkoutChange]
+	metrics  *feed[MetricChange]
+	sessions *feed[SessionChange]
 }
 
-type fakeWorkouts struct{ *feed[WorkoutChange] }
-
-func (f fakeWorkouts) WorkoutChanges(ctx context.Context, after Cursor, limit int) ([]WorkoutChange, error) {
-	return f.changes(ctx, after, limit)
+func newSources() *sources {
+	return &sources{
+		users:    newFeed(func(u UserChange) Cursor { return Cursor{At: u.ChangedAt, ID: u.UserID} }),
+		goals:    newFeed(func(g GoalChange) Cursor { return Cursor{At: g.ChangedAt, ID: g.GoalID} }),
+		workouts: newFeed(func(w WorkoutChange) Cursor { return Cursor{At: w.ChangedAt, ID: w.ID} }),
+		metrics: newFeed(func(m MetricChange) Cursor {
+			return Cursor{At: m.ChangedAt, ID: slotID(m.UserID, m.Metric, m.SlotStart)}
+		}),
+		sessions: newFeed(func(s SessionChange) Cursor { return Cursor{At: s.ChangedAt, ID: s.SessionID} }),
+	}
 }
 
-func newSources() (fakeUsers, fakeWorkouts) {
-	return fakeUsers{newFeed(func(u UserChange) Cursor { return Cursor{At: u.ChangedAt, ID: u.UserID} })},
-		fakeWorkouts{newFeed(func(w WorkoutChange) Cursor { return Cursor{At: w.ChangedAt, ID: w.ID} })}
+func (s *sources) feeds() Feeds {
+	return Feeds{Users: s.users.changes, Goals: s.goals.changes, Workouts: s.workouts.changes,
+		Metrics: s.metrics.changes, Sessions: s.sessions.changes}
+}
+
+// slotID is a metric rollup's id in the fake feed.
+func slotID(user, metric string, start time.Time) string {
+	return fmt.Sprintf("%s/%s/%020d", user, metric, start.UnixMicro())
 }
 
 // clock is the sources' clock: it moves 0–2 ms a change, so that changes

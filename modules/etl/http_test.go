@@ -22,11 +22,12 @@ import (
 func TestAdminRoutes(t *testing.T) {
 	t.Parallel()
 	db := dbtest.New(t)
-	users, workouts := newSources()
+	src := newSources()
+	users := src.users
 	at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 	users.put("u1", UserChange{UserID: "u1", Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at})
 	log := slog.New(slog.DiscardHandler)
-	r := NewRunner(db, loader(t, warehouse(t, db.Dialect()), users, workouts, 10), "replica-a", time.Hour, log)
+	r := NewRunner(db, loader(t, warehouse(t, db.Dialect()), src, 10), "replica-a", time.Hour, log)
 	t.Cleanup(func() { _ = r.Close() })
 	engine := httpx.NewEngine(log, httpx.Options{MaxBodyBytes: 1 << 10})
 	r.RegisterAdminRoutes(engine.Group("/api/v1/admin"))
@@ -34,20 +35,7 @@ func TestAdminRoutes(t *testing.T) {
 	t.Cleanup(srv.Close)
 	call := func(method, path, body string, want int) map[string]any {
 		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+"/api/v1/admin"+path, strings.NewReader(body))
-		require.NoError(t, err)
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		require.Equal(t, want, resp.StatusCode, "%s %s: %s", method, path, raw)
-		var out map[string]any
-		require.NoError(t, json.Unmarshal(raw, &out), "%s", raw)
-		return out
+		return request(t, method, srv.URL+"/api/v1/admin"+path, "", body, want)
 	}
 
 	started := call(http.MethodPost, "/etl/run", "", http.StatusAccepted)
@@ -98,4 +86,27 @@ func TestAdminRoutes(t *testing.T) {
 	got := call(http.MethodPost, "/etl/run", "", http.StatusConflict)
 	assert.Equal(t, "etl_running", got["error"].(map[string]any)["code"])
 	assert.Len(t, call(http.MethodGet, "/etl/runs", "", http.StatusOK)["items"], 3)
+}
+
+// request sends a request (with a bearer token and a JSON body when not
+// empty), requires the status and decodes the JSON answer.
+func request(t *testing.T, method, url, token, body string, want int) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, want, resp.StatusCode, "%s %s: %s", method, url, raw)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(raw, &out), "%s", raw)
+	return out
 }

@@ -23,22 +23,24 @@ const (
 	MaxBatch     = changefeed.MaxLimit
 )
 
-// Source names: the keys of etl_watermarks and of a run's statistics.
+// Source names: the keys of etl_watermarks.
 const (
 	SourceUsers    = "users"
+	SourceGoals    = "goals"
 	SourceWorkouts = "workouts"
+	SourceMetrics  = "metrics"
+	SourceSessions = "sessions"
 )
 
 // Loader runs loads into the warehouse.
 type Loader struct {
-	wh       *database.DB
-	breaker  *breaker.Breaker // nil: calls unguarded
-	users    Users
-	workouts Workouts
-	key      []byte
-	batch    int
-	lag      time.Duration
-	now      func() time.Time
+	wh      *database.DB
+	breaker *breaker.Breaker // nil: calls unguarded
+	feeds   Feeds
+	key     []byte
+	batch   int
+	lag     time.Duration
+	now     func() time.Time
 	// crash, set by tests, fails a batch after its rows are written and
 	// before its transaction commits, as a process dying mid-run would.
 	crash func(source string) error
@@ -48,8 +50,7 @@ type Loader struct {
 type LoaderDeps struct {
 	Warehouse    *database.DB     // migrated (OpenWarehouse)
 	Breaker      *breaker.Breaker // around every warehouse call; nil: none
-	Users        Users
-	Workouts     Workouts
+	Feeds        Feeds
 	PseudonymKey []byte           // the users' pseudonyms' key; at least 16 bytes
 	Batch        int              // DefaultBatch when 0
 	Lag          time.Duration    // DefaultLag when 0; negative: none
@@ -59,14 +60,14 @@ type LoaderDeps struct {
 // NewLoader checks deps and returns a Loader.
 func NewLoader(d LoaderDeps) (*Loader, error) {
 	switch {
-	case d.Warehouse == nil || d.Users == nil || d.Workouts == nil:
-		return nil, errors.New("etl: the loader needs a warehouse, users and workouts")
+	case d.Warehouse == nil || d.Feeds.Users == nil:
+		return nil, errors.New("etl: the loader needs a warehouse and the users feed")
 	case len(d.PseudonymKey) < 16:
 		return nil, errors.New("etl: the pseudonym key must be at least 16 bytes")
 	case d.Batch < 0 || d.Batch > MaxBatch:
 		return nil, fmt.Errorf("etl: batch must be 1 to %d", MaxBatch)
 	}
-	l := &Loader{wh: d.Warehouse, breaker: d.Breaker, users: d.Users, workouts: d.Workouts, key: d.PseudonymKey,
+	l := &Loader{wh: d.Warehouse, breaker: d.Breaker, feeds: d.Feeds, key: d.PseudonymKey,
 		batch: d.Batch, lag: d.Lag, now: d.Now}
 	if l.batch == 0 {
 		l.batch = DefaultBatch
@@ -115,13 +116,18 @@ func (l *Loader) Run(ctx context.Context, full bool) (*Stats, error) {
 			return st, err
 		}
 	}
-	if err := pump(ctx, l, st, SourceUsers, l.users.UserChanges,
-		func(c UserChange) Cursor { return Cursor{At: c.ChangedAt, ID: c.UserID} }, l.applyUsers); err != nil {
-		return st, err
+	steps := []func() error{
+		func() error { return pump(ctx, l, st, SourceUsers, l.feeds.Users, l.applyUsers) },
+		func() error { return pump(ctx, l, st, SourceGoals, l.feeds.Goals, l.applyGoals) },
+		func() error { return pump(ctx, l, st, SourceWorkouts, l.feeds.Workouts, l.applyWorkouts) },
+		func() error { return l.loadMetrics(ctx, st) },
+		func() error { return pump(ctx, l, st, SourceSessions, l.feeds.Sessions, l.applySessions) },
+		func() error { return l.snapshotGoals(ctx, st) },
 	}
-	if err := pump(ctx, l, st, SourceWorkouts, l.workouts.WorkoutChanges,
-		func(c WorkoutChange) Cursor { return Cursor{At: c.ChangedAt, ID: c.ID} }, l.applyWorkouts); err != nil {
-		return st, err
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return st, err
+		}
 	}
 	return st, nil
 }
@@ -129,7 +135,7 @@ func (l *Loader) Run(ctx context.Context, full bool) (*Stats, error) {
 // reset empties the warehouse's tables and watermarks in one transaction.
 func (l *Loader) reset(ctx context.Context) error {
 	return l.tx(ctx, func(tx *gorm.DB) error {
-		for _, t := range append(slices.Clone(factTables), "dim_user", "dim_workout_type", "etl_watermarks", "etl_erased_users") {
+		for _, t := range append(slices.Clone(userTables), "dim_user", "dim_workout_type", "etl_watermarks", "etl_erased_users") {
 			if err := tx.Exec("DELETE FROM " + t).Error; err != nil {
 				return fmt.Errorf("etl: empty %s: %w", t, err)
 			}
@@ -140,10 +146,12 @@ func (l *Loader) reset(ctx context.Context) error {
 
 // pump moves one feed into the warehouse: batch by batch from a lag window
 // before its watermark, each batch applied and the watermark moved in one
-// transaction.
-func pump[T any](ctx context.Context, l *Loader, st *Stats, source string,
-	fetch func(context.Context, Cursor, int) ([]T, error), cursor func(T) Cursor,
+// transaction. A nil feed has nothing to move.
+func pump[T any](ctx context.Context, l *Loader, st *Stats, source string, fetch Feed[T],
 	apply func(*gorm.DB, []T, *Stats) error) error {
+	if fetch == nil {
+		return nil
+	}
 	mark, err := l.watermark(ctx, source)
 	if err != nil {
 		return err
@@ -153,14 +161,13 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string,
 		from = Cursor{At: mark.At.Add(-l.lag)}
 	}
 	for {
-		rows, err := fetch(ctx, from, l.batch)
+		rows, last, err := fetch(ctx, from, l.batch)
 		if err != nil {
 			return fmt.Errorf("etl: read %s: %w", source, err)
 		}
 		if len(rows) == 0 {
 			break
 		}
-		last := cursor(rows[len(rows)-1])
 		err = l.tx(ctx, func(tx *gorm.DB) error {
 			if err := apply(tx, rows, st); err != nil {
 				return err

@@ -1,6 +1,8 @@
 package etl
 
 import (
+	"maps"
+
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -64,7 +66,7 @@ func (l *Loader) applyUsers(tx *gorm.DB, rows []UserChange, st *Stats) error {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(erased, 500).Error; err != nil {
 			return err
 		}
-		for _, t := range factTables {
+		for _, t := range userTables {
 			res := tx.Exec("DELETE FROM "+t+" WHERE user_key IN ?", gone)
 			if res.Error != nil {
 				return res.Error
@@ -127,5 +129,23 @@ func redate(tx *gorm.DB, u dimUser, st *Stats) error {
 		}
 	}
 	st.table("fact_workouts").Written += len(facts)
-	return upsertDims(tx, dates, nil)
+	sessions, err := redateSessions(tx, u.UserKey, loc, st)
+	if err != nil {
+		return err
+	}
+	maps.Copy(dates, sessions)
+	if err := upsertDims(tx, dates, nil); err != nil {
+		return err
+	}
+	if err := redateMetrics(tx, u.UserKey, loc, st); err != nil {
+		return err
+	}
+	// Goals' days move with the zone: their snapshots are taken again.
+	if err := tx.Exec("DELETE FROM fact_goal_progress WHERE user_key = ?", u.UserKey).Error; err != nil {
+		return err
+	}
+	if err := tx.Exec("UPDATE dim_goal SET snapshot_through = NULL WHERE user_key = ?", u.UserKey).Error; err != nil {
+		return err
+	}
+	return markDirty(tx, []string{u.UserKey})
 }

@@ -14,49 +14,40 @@ import (
 func (l *Loader) applyWorkouts(tx *gorm.DB, rows []WorkoutChange, st *Stats) error {
 	c := st.table("fact_workouts")
 	c.Read += len(rows)
-	keys := make([]string, len(rows)) // each row's user's pseudonym
-	for i, w := range rows {
-		keys[i] = pseudonym(l.key, w.UserID)
-	}
+	keys := pseudonyms(l.key, rows, func(w WorkoutChange) string { return w.UserID })
 	zones, erased, err := batchUsers(tx, keys)
 	if err != nil {
 		return err
 	}
-	facts := make([]factWorkout, 0, len(rows))
+	facts := make([][]any, 0, len(rows))
 	dates := map[int]dimDate{}
 	types := map[string]bool{}
 	var gone []string
+	dirty := map[string]bool{}
 	for i, w := range rows {
-		if w.Deleted {
-			gone = append(gone, w.ID)
-			continue
-		}
 		key := keys[i]
 		if erased[key] {
 			continue // read after its user's erasure: stays out
+		}
+		dirty[key] = true
+		if w.Deleted {
+			gone = append(gone, w.ID)
+			continue
 		}
 		local := w.StartTime.In(zones[key])
 		d := dateRow(local)
 		dates[d.DateKey] = d
 		types[w.WorkoutType] = true
-		f := factWorkout{WorkoutID: w.ID, UserKey: key, DateKey: d.DateKey, WorkoutType: w.WorkoutType,
-			StartTime: w.StartTime.UTC(), DurationS: w.Duration, CaloriesBurned: w.CaloriesBurned,
-			DistanceKM: w.DistanceKM, AvgHeartRate: w.AvgHeartRate, Source: w.Source, ChangedAt: w.ChangedAt.UTC()}
-		if w.EndTime != nil {
-			end := w.EndTime.UTC()
-			f.EndTime = &end
-		}
-		facts = append(facts, f)
+		facts = append(facts, []any{w.ID, key, d.DateKey, w.WorkoutType, w.StartTime.UTC(), utcPtr(w.EndTime),
+			w.Duration, w.CaloriesBurned, w.DistanceKM, w.AvgHeartRate, w.Source, w.ChangedAt.UTC()})
 	}
 	if err := upsertDims(tx, dates, types); err != nil {
 		return err
 	}
-	if len(facts) > 0 {
-		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(facts, 500).Error; err != nil {
-			return err
-		}
-		c.Written += len(facts)
+	if err := upsert(tx, "fact_workouts", workoutCols, workoutKey, facts); err != nil {
+		return err
 	}
+	c.Written += len(facts)
 	if len(gone) > 0 {
 		res := tx.Exec("DELETE FROM fact_workouts WHERE workout_id IN ?", gone)
 		if res.Error != nil {
@@ -64,7 +55,22 @@ func (l *Loader) applyWorkouts(tx *gorm.DB, rows []WorkoutChange, st *Stats) err
 		}
 		c.Written += int(res.RowsAffected)
 	}
-	return nil
+	return markDirty(tx, mapKeys(dirty, func(k string) string { return k }))
+}
+
+var (
+	workoutCols = []string{"workout_id", "user_key", "date_key", "workout_type", "start_time", "end_time", "duration_s",
+		"calories_burned", "distance_km", "avg_heart_rate", "source", "changed_at"}
+	workoutKey = []string{"workout_id"}
+)
+
+// utcPtr is *t in UTC, or nil.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // batchUsers finds the time zones of a batch's users (by pseudonym) in

@@ -31,14 +31,14 @@ const PseudonymKeyFile = "pseudonym.key"
 
 // Deps is what the module needs.
 type Deps struct {
-	DB       *database.DB // the operational database: etl_runs
-	Config   config.ETL
-	DataDir  string
-	Users    Users
-	Workouts Workouts
-	Log      *slog.Logger
-	Replica  string                // this process, in the runs it records
-	Metrics  prometheus.Registerer // the warehouse breaker's metrics; nil: none
+	DB      *database.DB // the operational database: etl_runs
+	Config  config.ETL
+	DataDir string
+	Feeds   Feeds   // all five
+	Members Members // the leaderboard's names
+	Log     *slog.Logger
+	Replica string                // this process, in the runs it records
+	Metrics prometheus.Registerer // the warehouse breaker's metrics; nil: none
 }
 
 // Breaker settings: the warehouse is called a few times a load (and by
@@ -50,15 +50,17 @@ const (
 
 // Module is the ETL module: the warehouse, its loader and its runs.
 type Module struct {
-	wh     *database.DB
-	runner *Runner
-	log    *slog.Logger
+	wh        *database.DB
+	runner    *Runner
+	analytics *Analytics
+	log       *slog.Logger
 }
 
 // New opens (and migrates) the warehouse and readies the loader.
 func New(ctx context.Context, d Deps) (*Module, error) {
-	if d.DB == nil || d.Log == nil {
-		return nil, errors.New("etl: New needs DB and Log")
+	f := d.Feeds
+	if d.DB == nil || d.Log == nil || d.Members == nil || f.Users == nil || f.Goals == nil || f.Workouts == nil || f.Metrics == nil || f.Sessions == nil {
+		return nil, errors.New("etl: New needs DB, Log, Members and every feed")
 	}
 	key := []byte(d.Config.PseudonymKey)
 	if len(key) == 0 {
@@ -89,13 +91,14 @@ func New(ctx context.Context, d Deps) (*Module, error) {
 			return nil, fmt.Errorf("etl: register the warehouse breaker's metrics: %w", err)
 		}
 	}
-	loader, err := NewLoader(LoaderDeps{Warehouse: wh, Breaker: b, Users: d.Users, Workouts: d.Workouts,
+	loader, err := NewLoader(LoaderDeps{Warehouse: wh, Breaker: b, Feeds: d.Feeds,
 		PseudonymKey: key, Batch: d.Config.Batch, Lag: lag})
 	if err != nil {
 		_ = wh.Close()
 		return nil, err
 	}
-	return &Module{wh: wh, runner: NewRunner(d.DB, loader, d.Replica, d.Config.MaxRun, d.Log), log: d.Log}, nil
+	return &Module{wh: wh, runner: NewRunner(d.DB, loader, d.Replica, d.Config.MaxRun, d.Log),
+		analytics: NewAnalytics(loader, d.Members, d.Log), log: d.Log}, nil
 }
 
 // Load is the cron job etl.load: an incremental load; a load already
@@ -112,8 +115,18 @@ func (m *Module) Load() cron.Job {
 	}}
 }
 
-// RegisterAdminRoutes adds the admin routes (Runner.RegisterAdminRoutes).
-func (m *Module) RegisterAdminRoutes(rg gin.IRoutes) { m.runner.RegisterAdminRoutes(rg) }
+// RegisterRoutes adds the analytics routes for users
+// (Analytics.RegisterRoutes).
+func (m *Module) RegisterRoutes(rg *gin.RouterGroup, authn auth.Authenticator) {
+	m.analytics.RegisterRoutes(rg, authn)
+}
+
+// RegisterAdminRoutes adds the admin routes (Runner.RegisterAdminRoutes,
+// Analytics.RegisterAdminRoutes).
+func (m *Module) RegisterAdminRoutes(rg gin.IRoutes) {
+	m.runner.RegisterAdminRoutes(rg)
+	m.analytics.RegisterAdminRoutes(rg)
+}
 
 // Close stops background loads and closes the warehouse.
 func (m *Module) Close() error {

@@ -73,8 +73,25 @@ type erasedUser struct {
 
 func (erasedUser) TableName() string { return "etl_erased_users" }
 
-// factTables hold a user's facts; an erased user's rows leave them all.
-var factTables = []string{"fact_workouts", "fact_daily_metrics", "fact_goal_progress", "fact_group_sessions"}
+type dimGoal struct {
+	GoalID          string `gorm:"primaryKey"`
+	UserKey         string
+	GoalType        string
+	Period          string
+	Target          float64
+	TargetDate      *int
+	Status          string
+	CreatedAt       time.Time `gorm:"autoCreateTime:false"`
+	ChangedAt       time.Time
+	SnapshotThrough *int
+}
+
+func (dimGoal) TableName() string { return "dim_goal" }
+
+// userTables hold a user's rows by their key; an erased user's rows leave
+// them all.
+var userTables = []string{"fact_workouts", "fact_daily_metrics", "fact_goal_progress", "fact_group_sessions",
+	"stage_metric_slots", "dim_goal", "etl_dirty_users"}
 
 // pseudonym is a user's warehouse key: the first 128 bits of an HMAC-SHA256
 // of their id, in hex. Without the key, the warehouse cannot be joined back

@@ -19,13 +19,14 @@ func TestRunsAreRecordedOneAtATime(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
-		users, workouts := newSources()
+		src := newSources()
+		users, workouts := src.users, src.workouts
 		at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 		users.put("u1", UserChange{UserID: "u1", Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at})
 		end := at.Add(time.Hour)
 		workouts.put("w1", WorkoutChange{ID: "w1", UserID: "u1", WorkoutType: "yoga", StartTime: at, EndTime: &end,
 			Duration: 3600, Source: "manual", ChangedAt: at})
-		r := NewRunner(db, loader(t, warehouse(t, db.Dialect()), users, workouts, 10), "replica-a", time.Hour, slog.New(slog.DiscardHandler))
+		r := NewRunner(db, loader(t, warehouse(t, db.Dialect()), src, 10), "replica-a", time.Hour, slog.New(slog.DiscardHandler))
 		t.Cleanup(func() { _ = r.Close() })
 
 		first, err := r.Run(ctx, TriggerCLI, false)
@@ -77,12 +78,13 @@ func TestTheWarehouseBreaker(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := dbtest.New(t)
-	users, workouts := newSources()
+	src := newSources()
+	users := src.users
 	at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 	users.put("u1", UserChange{UserID: "u1", Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at})
 	wh := warehouse(t, db.Dialect())
 	b := breaker.New("warehouse-test", 1, time.Hour, breaker.Options{Backend: "warehouse"})
-	l, err := NewLoader(LoaderDeps{Warehouse: wh, Breaker: b, Users: users, Workouts: workouts, PseudonymKey: testKey})
+	l, err := NewLoader(LoaderDeps{Warehouse: wh, Breaker: b, Feeds: src.feeds(), PseudonymKey: testKey})
 	require.NoError(t, err)
 	r := NewRunner(db, l, "replica-a", time.Hour, slog.New(slog.DiscardHandler))
 	t.Cleanup(func() { _ = r.Close() })

@@ -3,10 +3,13 @@ package etl
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+
+	"gorm.io/gorm"
 
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
@@ -28,18 +31,31 @@ func Migrations(dialect string) (fs.FS, error) {
 	return nil, fmt.Errorf("etl: unknown dialect %q", dialect)
 }
 
+// warehouseCacheKiB is a SQLite warehouse's page cache (the operational
+// database keeps 16 MB): loads write all over its indexes.
+const warehouseCacheKiB = 256 << 10
+
 // OpenWarehouse opens the warehouse database and applies its pending
-// migrations. An empty SQLite DSN is dataDir/warehouse.db.
+// migrations. An empty SQLite DSN is dataDir/warehouse.db. A SQLite
+// warehouse commits with synchronous=NORMAL: a power cut may take its last
+// loads back (never half of one: each batch moves its watermark in its own
+// transaction), and the next load reads them again.
 func OpenWarehouse(ctx context.Context, cfg config.Database, dataDir string, log *slog.Logger) (*database.DB, error) {
 	if cfg.Driver != database.Postgres && cfg.DSN == "" {
 		cfg.DSN = filepath.Join(dataDir, "warehouse.db")
 	}
+	cfg.SQLite.Synchronous = "normal"
 	db, err := database.Open(cfg, dataDir, log)
 	if err != nil {
 		return nil, fmt.Errorf("etl: open the warehouse: %w", err)
 	}
-	fsys, err := Migrations(db.Dialect())
-	if err == nil {
+	if db.Dialect() == database.SQLite { // the one writer connection keeps it
+		err = db.Tx(ctx, func(tx *gorm.DB) error {
+			return tx.Exec(fmt.Sprintf("PRAGMA cache_size = -%d", warehouseCacheKiB)).Error
+		})
+	}
+	fsys, err2 := Migrations(db.Dialect())
+	if err = errors.Join(err, err2); err == nil {
 		var n int
 		if n, err = db.MigrateTable(ctx, fsys, migrationsTable); n > 0 {
 			log.Info("warehouse migrations applied", slog.Int("count", n))

@@ -124,7 +124,7 @@ func (s *service) profileDTO(a *accountRow, bio *biometricsRow) *Profile {
 func privateFields(a *accountRow) *Private {
 	return &Private{Email: a.Email, Timezone: a.Timezone, Units: a.Units,
 		QuietHoursStart: a.QuietHoursStart, QuietHoursEnd: a.QuietHoursEnd,
-		Disabled: a.Disabled, UpdatedAt: a.UpdatedAt}
+		LeaderboardOptIn: a.LeaderboardOptIn, Disabled: a.Disabled, UpdatedAt: a.UpdatedAt}
 }
 
 // UpdateUser implements Service.
@@ -202,6 +202,9 @@ func applyUserUpdate(a *accountRow, upd UserUpdate) {
 	set(&a.QuietHoursStart, upd.QuietHoursStart)
 	set(&a.QuietHoursEnd, upd.QuietHoursEnd)
 	set(&a.Email, upd.Email)
+	if upd.LeaderboardOptIn != nil {
+		a.LeaderboardOptIn = *upd.LeaderboardOptIn
+	}
 }
 
 // DeleteUser implements Service. The account is closed at once (no sign-in,

@@ -196,14 +196,17 @@ type Profile struct {
 // ("HH:MM" in Timezone, 22:00–07:00 by default) are when no notification is
 // sent; the span may cross midnight, and start == end means none.
 type Private struct {
-	Email           string             `json:"email"`
-	Timezone        string             `json:"timezone"`
-	Units           string             `json:"units"`
-	QuietHoursStart string             `json:"quiet_hours_start"`
-	QuietHoursEnd   string             `json:"quiet_hours_end"`
-	Disabled        bool               `json:"disabled"`
-	UpdatedAt       time.Time          `json:"updated_at"`
-	Biometrics      *BiometricsSummary `json:"biometrics"`
+	Email           string `json:"email"`
+	Timezone        string `json:"timezone"`
+	Units           string `json:"units"`
+	QuietHoursStart string `json:"quiet_hours_start"`
+	QuietHoursEnd   string `json:"quiet_hours_end"`
+	// LeaderboardOptIn: the user appears on the leaderboard analytics serves
+	// from the reporting warehouse; false until they opt in.
+	LeaderboardOptIn bool               `json:"leaderboard_opt_in"`
+	Disabled         bool               `json:"disabled"`
+	UpdatedAt        time.Time          `json:"updated_at"`
+	Biometrics       *BiometricsSummary `json:"biometrics"`
 }
 
 // BiometricsSummary is the short form of biometrics in a full profile.
@@ -222,8 +225,11 @@ type UserUpdate struct {
 	Units           *string `json:"units"`
 	QuietHoursStart *string `json:"quiet_hours_start"` // "HH:MM", 00:00–23:59
 	QuietHoursEnd   *string `json:"quiet_hours_end"`   // "HH:MM"; equal to the start: no quiet hours
-	Email           *string `json:"email"`
-	CurrentPassword *string `json:"current_password"`
+	// LeaderboardOptIn puts the user on the leaderboard (true) or takes
+	// them off it (false).
+	LeaderboardOptIn *bool   `json:"leaderboard_opt_in"`
+	Email            *string `json:"email"`
+	CurrentPassword  *string `json:"current_password"`
 }
 
 // AccountDeletion answers DELETE /users/{user_id}: the account is closed and

@@ -1,6 +1,7 @@
 package users
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -26,9 +27,14 @@ type AccountChange struct {
 	Timezone string    // IANA name
 	SignupAt time.Time // when the account was created
 	Disabled bool
+	// LeaderboardOptIn: the user agreed to appear on the leaderboard
+	// analytics serves from the warehouse. Changing it stamps the account,
+	// so the feed reports the change.
+	LeaderboardOptIn bool
 	// Deleted: the account is closed (being erased, or erased). Its row stays
-	// as a tombstone, and Role, Timezone and SignupAt are what the row holds
-	// (erasure resets the time zone to UTC).
+	// as a tombstone, and Role, Timezone, SignupAt and LeaderboardOptIn are
+	// what the row holds (erasure resets the time zone to UTC and the opt-in
+	// to false).
 	Deleted   bool
 	ChangedAt time.Time // the latest write
 }
@@ -77,7 +83,8 @@ func (s *service) AccountChanges(ctx context.Context, after ChangeCursor, limit 
 	out := make([]AccountChange, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, AccountChange{UserID: r.ID, Role: r.Role, Timezone: r.Timezone,
-			SignupAt: r.CreatedAt.UTC(), Disabled: r.Disabled, Deleted: r.DeletedAt != nil, ChangedAt: r.UpdatedAt.UTC()})
+			SignupAt: r.CreatedAt.UTC(), Disabled: r.Disabled, LeaderboardOptIn: r.LeaderboardOptIn,
+			Deleted: r.DeletedAt != nil, ChangedAt: r.UpdatedAt.UTC()})
 	}
 	return out, nil
 }
@@ -132,3 +139,27 @@ func goalTombstone(t *goalTombstoneRow) GoalChange {
 }
 
 func checkChangeLimit(limit int) error { return changefeed.CheckLimit(limit) }
+
+// LeaderboardMember is an account on the leaderboard: opted in, live and
+// not disabled. DisplayName is the username when the profile has none.
+type LeaderboardMember struct {
+	UserID      string
+	DisplayName string
+}
+
+// LeaderboardMembers lists the accounts on the leaderboard, for the
+// module that serves it from the warehouse (which knows users only by
+// pseudonym). It is read at every request, so an opt-out counts at once.
+func (m *Module) LeaderboardMembers(ctx context.Context) ([]LeaderboardMember, error) {
+	var rows []accountRow
+	err := m.svc.db.Read(ctx).Select("id", "username", "display_name").
+		Where("leaderboard_opt_in = ? AND disabled = ? AND deleted_at IS NULL", true, false).Order("id").Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LeaderboardMember, len(rows))
+	for i, r := range rows {
+		out[i] = LeaderboardMember{UserID: r.ID, DisplayName: cmp.Or(r.DisplayName, r.Username)}
+	}
+	return out, nil
+}

@@ -20,13 +20,14 @@ func (goalTombstoneRow) TableName() string { return "users_goal_tombstones" }
 // accountChangeRow is the part of users_accounts the account feed reads:
 // nothing personal is even selected.
 type accountChangeRow struct {
-	ID        string
-	Role      string
-	Timezone  string
-	Disabled  bool
-	DeletedAt *time.Time
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID               string
+	Role             string
+	Timezone         string
+	Disabled         bool
+	LeaderboardOptIn bool
+	DeletedAt        *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // afterCursor keeps the rows strictly after c in (at, id) order. The
@@ -46,7 +47,7 @@ func afterCursor(q *gorm.DB, at, id string, c ChangeCursor) *gorm.DB {
 func (s *store) accountChanges(q *gorm.DB, after ChangeCursor, limit int) ([]accountChangeRow, error) {
 	var rows []accountChangeRow
 	err := afterCursor(q.Table("users_accounts"), "updated_at", "id", after).
-		Select("id, role, timezone, disabled, deleted_at, created_at, updated_at").
+		Select("id, role, timezone, disabled, leaderboard_opt_in, deleted_at, created_at, updated_at").
 		Order("updated_at, id").Limit(limit).Scan(&rows).Error
 	return rows, translate(err, nil)
 }

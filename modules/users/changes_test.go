@@ -147,7 +147,7 @@ func TestAccountChanges(t *testing.T) {
 			assert.Equal(t, start, c.SignupAt)
 			assert.Equal(t, start, c.ChangedAt)
 			assert.Equal(t, "UTC", c.Timezone)
-			assert.False(t, c.Disabled || c.Deleted)
+			assert.False(t, c.Disabled || c.Deleted || c.LeaderboardOptIn, "a new account is off the leaderboard")
 		}
 		cur := created[len(created)-1].Cursor()
 
@@ -165,13 +165,25 @@ func TestAccountChanges(t *testing.T) {
 			cur = got[0].Cursor()
 			return got[0]
 		}
+		const tzAfterUpdate = "Europe/Berlin"
 		t.Run("reports_a_profile_update_with_the_time_zone_and_quiet_hours", func(t *testing.T) {
-			tz, quiet := "Europe/Berlin", "23:00"
+			tz, quiet := tzAfterUpdate, "23:00"
 			c := step(t, func() {
 				_, err := svc.UpdateUser(e.as(t, u), u.ID, users.UserUpdate{Timezone: &tz, QuietHoursStart: &quiet})
 				require.NoError(t, err)
 			})
 			assert.Equal(t, tz, c.Timezone)
+			assert.False(t, c.LeaderboardOptIn)
+		})
+		t.Run("reports_opting_in_and_out_of_the_leaderboard", func(t *testing.T) {
+			for _, want := range []bool{true, false, true} {
+				c := step(t, func() {
+					_, err := svc.UpdateUser(e.as(t, u), u.ID, users.UserUpdate{LeaderboardOptIn: &want})
+					require.NoError(t, err)
+				})
+				assert.Equal(t, want, c.LeaderboardOptIn)
+				assert.Equal(t, tzAfterUpdate, c.Timezone, "the rest as it is")
+			}
 		})
 		t.Run("reports_a_role_change_and_disabling", func(t *testing.T) {
 			role, disabled := auth.RoleInstructor, true
@@ -182,6 +194,7 @@ func TestAccountChanges(t *testing.T) {
 			assert.Equal(t, role, c.Role)
 			assert.True(t, c.Disabled)
 			assert.False(t, c.Deleted)
+			assert.True(t, c.LeaderboardOptIn, "disabling keeps the setting")
 		})
 		t.Run("reports_reopening_when_the_deletion_is_undone", func(t *testing.T) {
 			entered, release := er.hold(errors.New("media storage is down"))
@@ -206,6 +219,7 @@ func TestAccountChanges(t *testing.T) {
 			}, 30*time.Second, 10*time.Millisecond, "the compensation reopens the account")
 			reopened := e.accountChanges(t, before, 100)[0]
 			assert.True(t, reopened.Disabled, "the ban survives")
+			assert.True(t, reopened.LeaderboardOptIn, "reopening keeps the setting")
 			assert.Equal(t, e.clock.Now(), reopened.ChangedAt)
 			cur = reopened.Cursor()
 		})
@@ -219,6 +233,7 @@ func TestAccountChanges(t *testing.T) {
 			assert.True(t, c.Deleted)
 			assert.Equal(t, auth.RoleInstructor, c.Role, "the role stays on the tombstone")
 			assert.Equal(t, "UTC", c.Timezone, "erasure resets the time zone")
+			assert.False(t, c.LeaderboardOptIn, "erasure takes the user off the leaderboard")
 			assert.Equal(t, []string{u.ID}, er.calls())
 
 			all := e.everyAccountChange(t, users.ChangeCursor{}, 1)

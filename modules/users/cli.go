@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 
 	"github.com/fitloop/fitloop/platform/apperr"
@@ -45,4 +46,28 @@ func AdminCommand(ctx context.Context, svc Service, args []string, stdin io.Read
 	}
 	fmt.Fprintf(out, "created %s %s (%s) id=%s\n", acct.Role, acct.Username, acct.Email, acct.UserID)
 	return nil
+}
+
+// SeedUsage is how `fitloop dev seed` is called.
+const SeedUsage = "usage: fitloop dev seed --users N --days D [--seed S]"
+
+// SeedArgs parses `fitloop dev seed --users N --days D [--seed S]` into
+// the options of Seed (and of the other modules' seeding): the same seed
+// makes the same data. Mistakes are an apperr Invalid with the usage.
+func SeedArgs(args []string) (SeedOptions, error) {
+	if len(args) == 0 || args[0] != "seed" {
+		return SeedOptions{}, apperr.E(apperr.Invalid, "usage", SeedUsage)
+	}
+	fs := flag.NewFlagSet("dev seed", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	n := fs.Int("users", 100, "accounts to create")
+	days := fs.Int("days", 90, "days of activity before now")
+	seed := fs.Uint64("seed", 1, "random seed")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+		return SeedOptions{}, apperr.E(apperr.Invalid, "usage", SeedUsage)
+	}
+	if *n < 1 || *days < 1 {
+		return SeedOptions{}, apperr.E(apperr.Invalid, "usage", SeedUsage+" (N and D at least 1)")
+	}
+	return SeedOptions{Users: *n, Days: *days, Rand: rand.New(rand.NewPCG(*seed, *seed^0x5eed))}, nil
 }

@@ -22,6 +22,11 @@
 // bounds mean no quiet hours. Other modules read them through Basics and
 // GoalSpec.
 //
+// Profiles carry leaderboard_opt_in (false until the user sets it): only
+// users who opted in appear on the leaderboard analytics serves from the
+// reporting warehouse, which learns the setting from the account change
+// feed (AccountChange.LeaderboardOptIn); erasure resets it.
+//
 // Goals show current_progress and pace (expected progress by now, the
 // projected date of reaching the target, on_track), all computed by the
 // ProgressSource from a GoalSpec (the goal, the user's time zone and quiet
@@ -62,6 +67,13 @@
 // never answers stale; another replica's refill racing the change can keep
 // the old answer until the TTL. Answers other than found (user_not_found)
 // are never cached.
+//
+// Seeding: Module.Seed (for `fitloop dev seed`, never routed) writes
+// realistic accounts, biometrics and goals straight through the store in
+// batches, all with the password SeedPassword ("fitloop-demo-password"):
+// sign in as seed-user-00001@example.com (SeedEmail(1)) and so on. A second
+// run continues the numbering. Seeded goals are planned like the
+// users.set_goal saga's steps would, without a saga per goal.
 //
 // Needs: ProgressSource (goal progress and pace; the activity module provides
 // it, Nop until then: 0, no pace, not on track). Provides: Service, and

@@ -185,6 +185,7 @@ func (s *service) erasePersonalData(ctx context.Context, tx *gorm.DB, ex *saga.E
 	}
 	return translate(tx.Model(&accountRow{}).Where("id = ?", id).Updates(map[string]any{
 		"username": "deleted-" + id, "email": "deleted+" + id + "@invalid", "display_name": "", "bio": "",
-		"timezone": "UTC", "quiet_hours_start": defaultQuietStart, "quiet_hours_end": defaultQuietEnd, "disabled": true, "deleted_at": now, "updated_at": now,
+		"timezone": "UTC", "quiet_hours_start": defaultQuietStart, "quiet_hours_end": defaultQuietEnd,
+		"leaderboard_opt_in": false, "disabled": true, "deleted_at": now, "updated_at": now,
 	}).Error, nil)
 }

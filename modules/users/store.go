@@ -25,9 +25,12 @@ type accountRow struct {
 	Units           string
 	QuietHoursStart string // "HH:MM" in Timezone
 	QuietHoursEnd   string
-	Disabled        bool
-	DeletedAt       *time.Time
-	CreatedAt       time.Time
+	// LeaderboardOptIn: the user agreed to appear on the warehouse's
+	// leaderboard (false until they opt in).
+	LeaderboardOptIn bool
+	Disabled         bool
+	DeletedAt        *time.Time
+	CreatedAt        time.Time
 	// UpdatedAt is the module's clock at the last write, which sets it itself:
 	// gorm's own stamping (its real clock, on every Save) is off, so the
 	// change feed orders writes by the clock that made them.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/fitloop/fitloop/platform/apperr"
 	"github.com/fitloop/fitloop/platform/config"
 )
 
@@ -148,8 +149,13 @@ func OpenMigrated(ctx context.Context, cfg config.Database, dataDir string, log 
 }
 
 // RunMigrateCommand opens the database without migrating it and runs
-// `migrate up` (up) or `migrate status`, writing to out.
-func RunMigrateCommand(ctx context.Context, cfg config.Database, dataDir string, log *slog.Logger, files Migrations, up bool, out io.Writer) error {
+// `migrate up` or `migrate status` (args), writing to out. Other args are
+// an apperr Invalid with the usage.
+func RunMigrateCommand(ctx context.Context, cfg config.Database, dataDir string, log *slog.Logger, files Migrations, args []string, out io.Writer) error {
+	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
+		return apperr.E(apperr.Invalid, "usage", "usage: fitloop migrate up|status")
+	}
+	up := args[0] == "up"
 	db, err := Open(cfg, dataDir, log)
 	if err != nil {
 		return err

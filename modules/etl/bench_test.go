@@ -1,0 +1,144 @@
+package etl
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/fitloop/fitloop/platform/config"
+	"github.com/fitloop/fitloop/platform/database"
+)
+
+// sliceFeed is a feed over rows sorted by cursor: a page is a binary
+// search and a slice, so that a benchmark measures the loader, not the
+// fake.
+type sliceFeed[T any] struct {
+	rows []T
+	at   func(T) Cursor
+}
+
+func (f *sliceFeed[T]) changes(_ context.Context, after Cursor, limit int) ([]T, Cursor, error) {
+	i, _ := slices.BinarySearchFunc(f.rows, after, func(r T, c Cursor) int {
+		a := f.at(r)
+		return cmp.Or(a.At.Compare(c.At), cmp.Compare(a.ID, c.ID))
+	})
+	for i < len(f.rows) && !f.at(f.rows[i]).After(after) {
+		i++
+	}
+	page := f.rows[i:min(len(f.rows), i+limit)]
+	if len(page) == 0 {
+		return nil, Cursor{}, nil
+	}
+	return page, f.at(page[len(page)-1]), nil
+}
+
+// synthetic is a data set like `fitloop dev seed`'s: per user and day,
+// hourly step samples over 16 waking hours (16 rollups), a workout on 6
+// days in 10 with per-minute heart rate (3 rollups) and its calories (1).
+type synthetic struct {
+	users    []UserChange
+	goals    []GoalChange
+	workouts []WorkoutChange
+	metrics  []MetricChange
+}
+
+func newSynthetic(users, days int, end time.Time) *synthetic {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	s := &synthetic{}
+	start := end.AddDate(0, 0, -days).Truncate(24 * time.Hour)
+	zones := []string{"UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"}
+	for u := range users {
+		id := fmt.Sprintf("user-%06d", u)
+		s.users = append(s.users, UserChange{UserID: id, Role: "customer", Timezone: zones[u%len(zones)],
+			SignupAt: start, ChangedAt: start})
+		s.goals = append(s.goals, GoalChange{GoalID: "goal-" + id, UserID: id, GoalType: "steps", Period: "weekly",
+			TargetValue: 50000, Status: "active", CreatedAt: start, ChangedAt: start})
+		for d := range days {
+			day := start.AddDate(0, 0, d)
+			for h := 7; h < 23; h++ {
+				v := float64(200 + rnd.IntN(800))
+				s.metrics = append(s.metrics, MetricChange{UserID: id, Metric: "steps", SlotStart: day.Add(time.Duration(h) * time.Hour),
+					Sum: v, Count: 1, Min: v, Max: v, ChangedAt: day.Add(time.Duration(h)*time.Hour + time.Minute)})
+			}
+			if rnd.IntN(10) < 6 {
+				ws := day.Add(time.Duration(17+rnd.IntN(3)) * time.Hour)
+				we := ws.Add(45 * time.Minute)
+				s.workouts = append(s.workouts, WorkoutChange{ID: fmt.Sprintf("w-%s-%03d", id, d), UserID: id, WorkoutType: "running",
+					StartTime: ws, EndTime: &we, Duration: 2700, CaloriesBurned: 450, Source: "manual", ChangedAt: we})
+				for k := range 3 {
+					slot := ws.Add(time.Duration(k) * 15 * time.Minute)
+					s.metrics = append(s.metrics, MetricChange{UserID: id, Metric: "heart_rate", SlotStart: slot,
+						Sum: 15 * 140, Count: 15, Min: 110, Max: 170, ChangedAt: we})
+				}
+				s.metrics = append(s.metrics, MetricChange{UserID: id, Metric: "calories_burned", SlotStart: ws,
+					Sum: 450, Count: 1, Min: 450, Max: 450, ChangedAt: we})
+			}
+		}
+	}
+	slices.SortFunc(s.workouts, func(a, b WorkoutChange) int { return cmp.Or(a.ChangedAt.Compare(b.ChangedAt), cmp.Compare(a.ID, b.ID)) })
+	mc := func(m MetricChange) Cursor {
+		return Cursor{At: m.ChangedAt, ID: slotID(m.UserID, m.Metric, m.SlotStart)}
+	}
+	slices.SortFunc(s.metrics, func(a, b MetricChange) int {
+		x, y := mc(a), mc(b)
+		return cmp.Or(x.At.Compare(y.At), cmp.Compare(x.ID, y.ID))
+	})
+	return s
+}
+
+func (s *synthetic) rows() int { return len(s.users) + len(s.goals) + len(s.workouts) + len(s.metrics) }
+
+func (s *synthetic) feeds() Feeds {
+	return Feeds{
+		Users:    (&sliceFeed[UserChange]{s.users, func(u UserChange) Cursor { return Cursor{At: u.ChangedAt, ID: u.UserID} }}).changes,
+		Goals:    (&sliceFeed[GoalChange]{s.goals, func(g GoalChange) Cursor { return Cursor{At: g.ChangedAt, ID: g.GoalID} }}).changes,
+		Workouts: (&sliceFeed[WorkoutChange]{s.workouts, func(w WorkoutChange) Cursor { return Cursor{At: w.ChangedAt, ID: w.ID} }}).changes,
+		Metrics: (&sliceFeed[MetricChange]{s.metrics, func(m MetricChange) Cursor {
+			return Cursor{At: m.ChangedAt, ID: slotID(m.UserID, m.Metric, m.SlotStart)}
+		}}).changes,
+	}
+}
+
+// BenchmarkFullLoad loads a synthetic data set (200 users × 90 days, about
+// 400,000 source rows) into an empty warehouse; rows/s counts source rows.
+// go test -tags libsqlite3 -run '^$' -bench FullLoad -benchtime 3x ./modules/etl
+func BenchmarkFullLoad(b *testing.B) {
+	end := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	data := newSynthetic(200, 90, end)
+	for _, dialect := range []string{database.SQLite, database.Postgres} {
+		b.Run(dialect, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				wh := benchWarehouse(b, dialect)
+				l, err := NewLoader(LoaderDeps{Warehouse: wh, Feeds: data.feeds(), PseudonymKey: testKey,
+					Now: func() time.Time { return end }})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := l.Run(context.Background(), true); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(data.rows())*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// benchWarehouse is a warehouse as the program opens it.
+func benchWarehouse(b *testing.B, dialect string) *database.DB {
+	if dialect != database.SQLite {
+		return warehouse(b, dialect)
+	}
+	wh, err := OpenWarehouse(context.Background(), config.Default().Database, b.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = wh.Close() })
+	return wh
+}
