@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
 )
@@ -110,8 +112,12 @@ func (s *synthetic) feeds() Feeds {
 func BenchmarkFullLoad(b *testing.B) {
 	end := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
 	data := newSynthetic(200, 90, end)
-	for _, dialect := range []string{database.SQLite, database.Postgres} {
-		b.Run(dialect, func(b *testing.B) {
+	for _, c := range []struct {
+		name, dialect string
+		noCopy        bool
+	}{{"sqlite", database.SQLite, false}, {"postgres/copy", database.Postgres, false}, {"postgres/insert", database.Postgres, true}} {
+		dialect := c.dialect
+		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				wh := benchWarehouse(b, dialect)
@@ -120,6 +126,7 @@ func BenchmarkFullLoad(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				l.noCopy = c.noCopy
 				b.StartTimer()
 				if _, err := l.Run(context.Background(), true); err != nil {
 					b.Fatal(err)
@@ -141,4 +148,48 @@ func benchWarehouse(b *testing.B, dialect string) *database.DB {
 	}
 	b.Cleanup(func() { _ = wh.Close() })
 	return wh
+}
+
+// BenchmarkStageWrite writes the same 200,000 staged rollups into an empty
+// stage in transactions of 5,000: batched INSERTs (64 rows a statement,
+// prepared once a transaction) against COPY into a temporary table moved
+// with one INSERT … SELECT a batch (PostgreSQL only).
+// CI=true go test -tags libsqlite3 -run '^$' -bench StageWrite -benchtime 3x ./modules/etl
+func BenchmarkStageWrite(b *testing.B) {
+	var rows [][]any
+	for u := range 200 {
+		key := pseudonym(testKey, fmt.Sprint("user-", u))
+		for s := range 1000 {
+			v := float64(100 + s%700)
+			rows = append(rows, []any{key, "steps", 20260801 + s/16, int64(1_780_000_000_000_000 + s*900_000_000), v, int64(1), v, v})
+		}
+	}
+	for _, c := range []struct {
+		name, dialect string
+		copy          bool
+	}{{"sqlite/insert", database.SQLite, false}, {"postgres/insert", database.Postgres, false}, {"postgres/copy", database.Postgres, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				wh := benchWarehouse(b, c.dialect)
+				l, err := NewLoader(LoaderDeps{Warehouse: wh, Feeds: Feeds{Users: (&sliceFeed[UserChange]{}).changes}, PseudonymKey: testKey})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				for batch := range slices.Chunk(rows, DefaultBatch) {
+					err := l.tx(context.Background(), func(tx *gorm.DB) error {
+						if raw := rawOf(tx); c.copy && raw != nil {
+							return copyUpsert(tx, raw, "stage_metric_slots", stageCols, stageKey, batch)
+						}
+						return upsert(tx, "stage_metric_slots", stageCols, stageKey, batch)
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
 }

@@ -9,7 +9,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
+
+	"github.com/fitloop/fitloop/platform/database"
 )
 
 // upsertChunk is how many rows one prepared INSERT writes: large enough
@@ -107,7 +111,13 @@ func upsertSQL(postgres bool, table string, cols, key []string, n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
 	placeholders(&b, postgres, n, slices.Repeat([]string{"%s"}, len(cols)))
-	b.WriteString(" ON CONFLICT (" + strings.Join(key, ", ") + ") DO ")
+	b.WriteString(conflictClause(cols, key))
+	return b.String()
+}
+
+// conflictClause is the ON CONFLICT of an upsert: a row whose key exists
+// replaces the other columns.
+func conflictClause(cols, key []string) string {
 	var set []string
 	for _, c := range cols {
 		if !slices.Contains(key, c) {
@@ -115,9 +125,48 @@ func upsertSQL(postgres bool, table string, cols, key []string, n int) string {
 		}
 	}
 	if len(set) == 0 {
-		b.WriteString("NOTHING")
-	} else {
-		b.WriteString("UPDATE SET " + strings.Join(set, ", "))
+		return " ON CONFLICT (" + strings.Join(key, ", ") + ") DO NOTHING"
 	}
-	return b.String()
+	return " ON CONFLICT (" + strings.Join(key, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
+}
+
+// rawKey holds a PostgreSQL transaction's raw connection in its context
+// (Loader.tx).
+type rawKey struct{}
+
+// rawOf is tx's raw connection, or nil (SQLite).
+func rawOf(tx *gorm.DB) database.Raw {
+	r, _ := tx.Statement.Context.Value(rawKey{}).(database.Raw)
+	return r
+}
+
+// copyUpsert is upsert through PostgreSQL's COPY: the rows are copied into
+// a temporary table (no constraints), then moved into table with one
+// INSERT … SELECT … ON CONFLICT. COPY sends the rows in pgx's binary
+// format in one stream instead of as statements' parameters.
+func copyUpsert(tx *gorm.DB, raw database.Raw, table string, cols, key []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	tmp := "etl_copy_" + table
+	if err := tx.Exec("CREATE TEMP TABLE IF NOT EXISTS " + tmp + " (LIKE " + table + ") ON COMMIT DELETE ROWS").Error; err != nil {
+		return fmt.Errorf("etl: copy into %s: %w", table, err)
+	}
+	err := raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("not a pgx connection (%T)", dc)
+		}
+		_, err := c.Conn().CopyFrom(tx.Statement.Context, pgx.Identifier{tmp}, cols, pgx.CopyFromRows(rows))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("etl: copy into %s: %w", table, err)
+	}
+	list := strings.Join(cols, ", ")
+	move := "INSERT INTO " + table + " (" + list + ") SELECT " + list + " FROM " + tmp + conflictClause(cols, key)
+	if err := tx.Exec(move).Error; err != nil {
+		return fmt.Errorf("etl: copy into %s: %w", table, err)
+	}
+	return tx.Exec("DELETE FROM " + tmp).Error
 }

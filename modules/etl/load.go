@@ -44,6 +44,9 @@ type Loader struct {
 	// crash, set by tests, fails a batch after its rows are written and
 	// before its transaction commits, as a process dying mid-run would.
 	crash func(source string) error
+	// noCopy, set by benchmarks, stages rows with batched INSERTs on
+	// PostgreSQL too, instead of COPY.
+	noCopy bool
 }
 
 // LoaderDeps is what a Loader needs.
@@ -219,7 +222,14 @@ func (l *Loader) guard(ctx context.Context, fn func(context.Context) error) erro
 
 // tx is one guarded warehouse transaction.
 func (l *Loader) tx(ctx context.Context, fn func(*gorm.DB) error) error {
-	return l.guard(ctx, func(ctx context.Context) error { return l.wh.Tx(ctx, fn) })
+	return l.guard(ctx, func(ctx context.Context) error {
+		return l.wh.TxRaw(ctx, func(tx *gorm.DB, raw database.Raw) error {
+			if l.wh.Dialect() == database.Postgres { // for copyUpsert
+				tx = tx.WithContext(context.WithValue(tx.Statement.Context, rawKey{}, raw))
+			}
+			return fn(tx)
+		})
+	})
 }
 
 // available reports whether the warehouse's breaker lets calls through.

@@ -1,7 +1,9 @@
 package etl
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,7 +92,19 @@ func (l *Loader) applyMetrics(tx *gorm.DB, rows []MetricChange, st *Stats, bulk 
 		stage = append(stage, []any{key, m.Metric, d, m.SlotStart.UnixMicro(), m.Sum, m.Count, m.Min, m.Max})
 		touched[userDay{key, m.Metric, d}] = true
 	}
-	if err := upsert(tx, "stage_metric_slots", stageCols, stageKey, stage); err != nil {
+	// In key order, a batch's rows go to neighbouring pages of the index,
+	// not all over it (the feed's order is by time, users interleaved).
+	slices.SortFunc(stage, func(a, b []any) int {
+		return cmp.Or(strings.Compare(a[0].(string), b[0].(string)), strings.Compare(a[1].(string), b[1].(string)),
+			cmp.Compare(a[3].(int64), b[3].(int64)))
+	})
+	write := upsert
+	if raw := rawOf(tx); raw != nil && !l.noCopy {
+		write = func(tx *gorm.DB, table string, cols, key []string, rows [][]any) error {
+			return copyUpsert(tx, raw, table, cols, key, rows)
+		}
+	}
+	if err := write(tx, "stage_metric_slots", stageCols, stageKey, stage); err != nil {
 		return err
 	}
 	c.Written += len(stage)

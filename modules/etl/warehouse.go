@@ -2,14 +2,13 @@ package etl
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
-
-	"gorm.io/gorm"
 
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
@@ -49,10 +48,11 @@ func OpenWarehouse(ctx context.Context, cfg config.Database, dataDir string, log
 	if err != nil {
 		return nil, fmt.Errorf("etl: open the warehouse: %w", err)
 	}
-	if db.Dialect() == database.SQLite { // the one writer connection keeps it
-		err = db.Tx(ctx, func(tx *gorm.DB) error {
-			return tx.Exec(fmt.Sprintf("PRAGMA cache_size = -%d", warehouseCacheKiB)).Error
-		})
+	if db.Dialect() == database.SQLite { // on the one writer connection, which is never replaced
+		var w *sql.DB
+		if w, err = db.SQL(); err == nil {
+			_, err = w.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", warehouseCacheKiB))
+		}
 	}
 	fsys, err2 := Migrations(db.Dialect())
 	if err = errors.Join(err, err2); err == nil {

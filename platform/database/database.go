@@ -54,6 +54,49 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return safeCall(fn, tx) })
 }
 
+// Raw runs f on the driver's connection under a transaction (database/sql's
+// Conn.Raw): for a driver's own bulk protocol, such as PostgreSQL's COPY
+// through pgx.
+type Raw func(f func(driverConn any) error) error
+
+// TxRaw is Tx on PostgreSQL with the transaction's connection at hand: fn
+// may run its own protocol on it (raw) between gorm's statements, in the
+// same transaction. On SQLite it is Tx, and raw fails.
+func (db *DB) TxRaw(ctx context.Context, fn func(tx *gorm.DB, raw Raw) error) error {
+	if db.commit != nil {
+		return db.Tx(ctx, func(tx *gorm.DB) error {
+			return fn(tx, func(func(any) error) error { return errors.New("database: no raw connection on SQLite") })
+		})
+	}
+	pool, err := db.write.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	sqlTx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	tx := db.write.Session(&gorm.Session{Context: ctx, NewDB: true})
+	tx.Statement.ConnPool = sqlTx
+	if err := safeCall(func(tx *gorm.DB) error { return fn(tx, conn.Raw) }, tx); err != nil {
+		return errors.Join(err, ignoreDone(sqlTx.Rollback()))
+	}
+	return sqlTx.Commit()
+}
+
+// ignoreDone is err unless the transaction had already ended.
+func ignoreDone(err error) error {
+	if errors.Is(err, sql.ErrTxDone) {
+		return nil
+	}
+	return err
+}
+
 // SQL returns the writer's *sql.DB (migrations, health checks).
 func (db *DB) SQL() (*sql.DB, error) { return db.write.DB() }
 
