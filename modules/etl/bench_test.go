@@ -152,8 +152,9 @@ func benchWarehouse(b *testing.B, dialect string) *database.DB {
 
 // BenchmarkStageWrite writes the same 200,000 staged rollups into an empty
 // stage in transactions of 5,000: batched INSERTs (64 rows a statement,
-// prepared once a transaction) against COPY into a temporary table moved
-// with one INSERT … SELECT a batch (PostgreSQL only).
+// prepared once a transaction) against, on PostgreSQL, COPY straight into
+// the table (a bulk load's way) and COPY into a temporary table moved with
+// one INSERT … SELECT … ON CONFLICT a batch (an incremental load's).
 // CI=true go test -tags libsqlite3 -run '^$' -bench StageWrite -benchtime 3x ./modules/etl
 func BenchmarkStageWrite(b *testing.B) {
 	var rows [][]any
@@ -166,8 +167,9 @@ func BenchmarkStageWrite(b *testing.B) {
 	}
 	for _, c := range []struct {
 		name, dialect string
-		copy          bool
-	}{{"sqlite/insert", database.SQLite, false}, {"postgres/insert", database.Postgres, false}, {"postgres/copy", database.Postgres, true}} {
+		copy          func(*gorm.DB, database.Raw, string, []string, []string, [][]any) error
+	}{{"sqlite/insert", database.SQLite, nil}, {"postgres/insert", database.Postgres, nil},
+		{"postgres/copy", database.Postgres, copyInto}, {"postgres/copy_upsert", database.Postgres, copyUpsert}} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
@@ -179,8 +181,8 @@ func BenchmarkStageWrite(b *testing.B) {
 				b.StartTimer()
 				for batch := range slices.Chunk(rows, DefaultBatch) {
 					err := l.tx(context.Background(), func(tx *gorm.DB) error {
-						if raw := rawOf(tx); c.copy && raw != nil {
-							return copyUpsert(tx, raw, "stage_metric_slots", stageCols, stageKey, batch)
+						if raw := rawOf(tx); c.copy != nil && raw != nil {
+							return c.copy(tx, raw, "stage_metric_slots", stageCols, stageKey, batch)
 						}
 						return upsert(tx, "stage_metric_slots", stageCols, stageKey, batch)
 					})

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
@@ -140,6 +141,49 @@ func rawOf(tx *gorm.DB) database.Raw {
 	return r
 }
 
+// copyInto writes rows into table with PostgreSQL's COPY straight into it,
+// the fastest way in; when a row's key is there already (the COPY fails
+// on the unique index) it takes the COPY back and upserts them with
+// copyUpsert. For loads that mostly add rows.
+func copyInto(tx *gorm.DB, raw database.Raw, table string, cols, key []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := tx.Exec("SAVEPOINT etl_copy").Error; err != nil {
+		return fmt.Errorf("etl: copy into %s: %w", table, err)
+	}
+	err := copyRows(tx, raw, table, cols, rows)
+	if err == nil {
+		return tx.Exec("RELEASE SAVEPOINT etl_copy").Error
+	}
+	if !database.IsUniqueViolation(err) && !isPgUniqueViolation(err) {
+		return fmt.Errorf("etl: copy into %s: %w", table, err)
+	}
+	if err := tx.Exec("ROLLBACK TO SAVEPOINT etl_copy").Error; err != nil {
+		return fmt.Errorf("etl: copy into %s: %w", table, err)
+	}
+	return copyUpsert(tx, raw, table, cols, key, rows)
+}
+
+// isPgUniqueViolation reports a PostgreSQL unique_violation (23505).
+func isPgUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "23505"
+}
+
+// copyRows streams rows into table with COPY on the transaction's
+// connection.
+func copyRows(tx *gorm.DB, raw database.Raw, table string, cols []string, rows [][]any) error {
+	return raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("not a pgx connection (%T)", dc)
+		}
+		_, err := c.Conn().CopyFrom(tx.Statement.Context, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+		return err
+	})
+}
+
 // copyUpsert is upsert through PostgreSQL's COPY: the rows are copied into
 // a temporary table (no constraints), then moved into table with one
 // INSERT … SELECT … ON CONFLICT. COPY sends the rows in pgx's binary
@@ -152,15 +196,7 @@ func copyUpsert(tx *gorm.DB, raw database.Raw, table string, cols, key []string,
 	if err := tx.Exec("CREATE TEMP TABLE IF NOT EXISTS " + tmp + " (LIKE " + table + ") ON COMMIT DELETE ROWS").Error; err != nil {
 		return fmt.Errorf("etl: copy into %s: %w", table, err)
 	}
-	err := raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("not a pgx connection (%T)", dc)
-		}
-		_, err := c.Conn().CopyFrom(tx.Statement.Context, pgx.Identifier{tmp}, cols, pgx.CopyFromRows(rows))
-		return err
-	})
-	if err != nil {
+	if err := copyRows(tx, raw, tmp, cols, rows); err != nil {
 		return fmt.Errorf("etl: copy into %s: %w", table, err)
 	}
 	list := strings.Join(cols, ", ")

@@ -47,6 +47,8 @@ type Loader struct {
 	// noCopy, set by benchmarks, stages rows with batched INSERTs on
 	// PostgreSQL too, instead of COPY.
 	noCopy bool
+	// known caches the users of the fact feeds' batches (Loader.batchUsers).
+	known map[string]knownUser
 }
 
 // LoaderDeps is what a Loader needs.
@@ -114,6 +116,7 @@ func (s *Stats) table(name string) *Counts {
 // that the next run completes.
 func (l *Loader) Run(ctx context.Context, full bool) (*Stats, error) {
 	st := &Stats{Tables: map[string]*Counts{}, Watermarks: map[string]Cursor{}}
+	l.known = nil
 	if full {
 		if err := l.reset(ctx); err != nil {
 			return st, err
@@ -163,15 +166,41 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string, fetch
 	if l.lag > 0 && !mark.At.IsZero() {
 		from = Cursor{At: mark.At.Add(-l.lag)}
 	}
-	for {
-		rows, last, err := fetch(ctx, from, l.batch)
-		if err != nil {
-			return fmt.Errorf("etl: read %s: %w", source, err)
+	// The next page is read while this one is written: the source and the
+	// warehouse work at once.
+	type page struct {
+		rows []T
+		last Cursor
+		err  error
+	}
+	read := func(from Cursor) <-chan page {
+		ch := make(chan page, 1) // a page read for a load that failed is dropped
+		go func() {
+			rows, last, err := fetch(ctx, from, l.batch)
+			ch <- page{rows, last, err}
+		}()
+		return ch
+	}
+	next := read(from)
+	defer func() { // no read outlives the load
+		if next != nil {
+			<-next
 		}
+	}()
+	for {
+		p := <-next
+		next = nil
+		if p.err != nil {
+			return fmt.Errorf("etl: read %s: %w", source, p.err)
+		}
+		rows, last := p.rows, p.last
 		if len(rows) == 0 {
 			break
 		}
-		err = l.tx(ctx, func(tx *gorm.DB) error {
+		if len(rows) == l.batch {
+			next = read(last)
+		}
+		err := l.tx(ctx, func(tx *gorm.DB) error {
 			if err := apply(tx, rows, st); err != nil {
 				return err
 			}
@@ -192,7 +221,6 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string, fetch
 		if last.After(mark) {
 			mark = last
 		}
-		from = last
 		if len(rows) < l.batch {
 			break
 		}

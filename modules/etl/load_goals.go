@@ -24,7 +24,7 @@ func (l *Loader) applyGoals(tx *gorm.DB, rows []GoalChange, st *Stats) error {
 	c := st.table("dim_goal")
 	c.Read += len(rows)
 	keys := pseudonyms(l.key, rows, func(g GoalChange) string { return g.UserID })
-	_, erased, err := batchUsers(tx, keys)
+	_, erased, err := l.batchUsers(tx, keys)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func (l *Loader) applyMetrics(tx *gorm.DB, rows []MetricChange, st *Stats, bulk 
 	c := st.table("stage_metric_slots")
 	c.Read += len(rows)
 	keys := pseudonyms(l.key, rows, func(m MetricChange) string { return m.UserID })
-	zones, erased, err := batchUsers(tx, keys)
+	zones, erased, err := l.batchUsers(tx, keys)
 	if err != nil {
 		return err
 	}
@@ -100,8 +100,15 @@ func (l *Loader) applyMetrics(tx *gorm.DB, rows []MetricChange, st *Stats, bulk 
 	})
 	write := upsert
 	if raw := rawOf(tx); raw != nil && !l.noCopy {
+		// A bulk load mostly adds slots: COPY straight in (falling back to
+		// an upsert when one is there already); otherwise most are
+		// there, growing.
+		copyFn := copyUpsert
+		if bulk {
+			copyFn = copyInto
+		}
 		write = func(tx *gorm.DB, table string, cols, key []string, rows [][]any) error {
-			return copyUpsert(tx, raw, table, cols, key, rows)
+			return copyFn(tx, raw, table, cols, key, rows)
 		}
 	}
 	if err := write(tx, "stage_metric_slots", stageCols, stageKey, stage); err != nil {

@@ -33,7 +33,7 @@ func (l *Loader) applySessions(tx *gorm.DB, rows []SessionChange, st *Stats) err
 		}
 	}
 	keys := pseudonyms(l.key, all, func(a attendee) string { return a.a.UserID })
-	zones, erased, err := batchUsers(tx, keys)
+	zones, erased, err := l.batchUsers(tx, keys)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 // applyUsers upserts dim_user and takes erased users out with their facts.
 func (l *Loader) applyUsers(tx *gorm.DB, rows []UserChange, st *Stats) error {
+	l.known = nil // the users change
 	c := st.table("dim_user")
 	c.Read += len(rows)
 	var keep []dimUser

@@ -15,7 +15,7 @@ func (l *Loader) applyWorkouts(tx *gorm.DB, rows []WorkoutChange, st *Stats) err
 	c := st.table("fact_workouts")
 	c.Read += len(rows)
 	keys := pseudonyms(l.key, rows, func(w WorkoutChange) string { return w.UserID })
-	zones, erased, err := batchUsers(tx, keys)
+	zones, erased, err := l.batchUsers(tx, keys)
 	if err != nil {
 		return err
 	}
@@ -71,6 +71,46 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// batchUsers is batchUsers for a fact feed's batch, through a cache kept
+// for the fact feeds of one run: dim_user and etl_erased_users change only
+// while the users feed loads, which clears it (applyUsers).
+func (l *Loader) batchUsers(tx *gorm.DB, batch []string) (map[string]*time.Location, map[string]bool, error) {
+	if l.known == nil {
+		l.known = map[string]knownUser{}
+	}
+	var missing []string
+	for _, k := range batch {
+		if _, ok := l.known[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		zones, erased, err := batchUsers(tx, missing)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, z := range zones {
+			l.known[k] = knownUser{z, erased[k]}
+		}
+	}
+	zones := make(map[string]*time.Location, len(batch))
+	erased := map[string]bool{}
+	for _, k := range batch {
+		u := l.known[k]
+		zones[k] = u.zone
+		if u.erased {
+			erased[k] = true
+		}
+	}
+	return zones, erased, nil
+}
+
+// knownUser is what the fact feeds need of a user.
+type knownUser struct {
+	zone   *time.Location // their facts' days; UTC when not loaded yet
+	erased bool
 }
 
 // batchUsers finds the time zones of a batch's users (by pseudonym) in

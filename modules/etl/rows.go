@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 	"time"
 )
 
@@ -116,12 +117,21 @@ func dateRow(t time.Time) dimDate {
 		Month: int(t.Month()), IsoYear: y, IsoWeek: w, DayOfWeek: dow, IsWeekend: dow >= 6}
 }
 
+// locations caches the zones zoneOf has loaded: time.LoadLocation reads
+// and parses the zone's file each time.
+var locations sync.Map // name → *time.Location
+
 // zoneOf is the named zone, or UTC when the name is unknown.
 func zoneOf(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil {
-		return loc
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location)
 	}
-	return time.UTC
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	locations.Store(name, loc)
+	return loc
 }
 
 // inZone is t in the named zone, or in UTC when the name is unknown.
