@@ -19,10 +19,12 @@
 // Rollups are staged (stage_metric_slots, with their local day) and each
 // day they touch is aggregated again from all its slots into
 // fact_daily_metrics. Goal snapshots are derived inside the warehouse: a
-// batch that changes a user's facts or goals queues the user
-// (etl_dirty_users, in the batch's transaction); the last step of a run
-// takes every goal of the queued users again, and extends the other active
-// goals to today in their user's zone (dim_goal.snapshot_through). A day's
+// batch that changes a user's facts or goals queues the user with the
+// first day that changed (etl_dirty_users, in the batch's transaction: a
+// moved or deleted workout's former day counts; a changed goal or time
+// zone means all days); the last step of a run takes the queued users'
+// goals again from that day, and extends the other active goals to today
+// in their user's zone (dim_goal.snapshot_through). A day's
 // progress is the goal's measure over its period so far — the day's
 // samples of the metric plus what each finished workout adds, as the
 // activity module measures goals (measure.go) — or for weight the latest

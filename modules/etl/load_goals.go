@@ -30,13 +30,13 @@ func (l *Loader) applyGoals(tx *gorm.DB, rows []GoalChange, st *Stats) error {
 	}
 	var keep [][]any
 	var gone []string
-	dirty := map[string]bool{}
+	dirty := map[string]int{}
 	for i, g := range rows {
 		key := keys[i]
 		if erased[key] {
 			continue
 		}
-		dirty[key] = true
+		dirty[key] = 0 // all of the user's goals again
 		if g.Deleted {
 			gone = append(gone, g.GoalID)
 			continue
@@ -60,7 +60,7 @@ func (l *Loader) applyGoals(tx *gorm.DB, rows []GoalChange, st *Stats) error {
 		}
 		c.Written += int(res.RowsAffected)
 	}
-	return markDirty(tx, mapKeys(dirty, func(k string) string { return k }))
+	return markDirty(tx, dirty)
 }
 
 // targetDate is a YYYY-MM-DD date's key, or nil.
@@ -75,17 +75,20 @@ func targetDate(s string) *int {
 // snapshotChunk is how many users' goals one transaction snapshots.
 const snapshotChunk = 500
 
-// snapshotGoals writes fact_goal_progress: every goal of a queued user
-// again, whole, and the days since their last snapshot of the other
-// active goals, up to today in their user's zone. Each chunk of users is
+// snapshotGoals writes fact_goal_progress: the goals of a queued user
+// again from the first day that changed, and the days since their last
+// snapshot of the other active goals, up to today in their user's zone. Each chunk of users is
 // one transaction that also takes them off the queue.
 func (l *Loader) snapshotGoals(ctx context.Context, st *Stats) error {
 	now := l.now()
-	var dirty []string
+	var dirty []struct {
+		UserKey  string
+		FromDate int
+	}
 	var stale []string
 	err := l.guard(ctx, func(ctx context.Context) error {
 		db := l.wh.Read(ctx)
-		if err := db.Table("etl_dirty_users").Order("user_key").Pluck("user_key", &dirty).Error; err != nil {
+		if err := db.Table("etl_dirty_users").Order("user_key").Find(&dirty).Error; err != nil {
 			return err
 		}
 		var err error
@@ -95,11 +98,17 @@ func (l *Loader) snapshotGoals(ctx context.Context, st *Stats) error {
 	if err != nil {
 		return err
 	}
-	queued := make(map[string]bool, len(dirty))
-	for _, k := range dirty {
-		queued[k] = true
+	queued := make(map[string]int, len(dirty))
+	work := make([]string, 0, len(dirty)+len(stale))
+	for _, d := range dirty {
+		queued[d.UserKey] = d.FromDate
+		work = append(work, d.UserKey)
 	}
-	work := append(dirty, slices.DeleteFunc(stale, func(k string) bool { return queued[k] })...)
+	for _, k := range stale {
+		if _, ok := queued[k]; !ok {
+			work = append(work, k)
+		}
+	}
 	for chunk := range slices.Chunk(work, snapshotChunk) {
 		err := l.tx(ctx, func(tx *gorm.DB) error { return snapshotUsers(tx, chunk, queued, now, st) })
 		if err != nil {

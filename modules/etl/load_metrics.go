@@ -127,7 +127,11 @@ func (l *Loader) applyMetrics(tx *gorm.DB, rows []MetricChange, st *Stats, bulk 
 	if err != nil {
 		return err
 	}
-	return markDirty(tx, mapKeys(touched, func(d userDay) string { return d.key }))
+	dirty := map[string]int{}
+	for d := range touched {
+		dirtyFrom(dirty, d.key, d.date)
+	}
+	return markDirty(tx, dirty)
 }
 
 // aggregateDays writes the facts of the days again, each from all of its
@@ -201,13 +205,31 @@ func redateMetrics(tx *gorm.DB, key string, loc *time.Location, st *Stats) error
 	return aggregateDays(tx, days, st)
 }
 
-// markDirty queues users' goals for new snapshots (snapshotGoals).
-func markDirty(tx *gorm.DB, keys []string) error {
-	rows := make([][]any, len(keys))
-	for i, k := range keys {
-		rows[i] = []any{k}
+// markDirty queues users' goals for new snapshots (snapshotGoals) from the
+// day each maps to (0: all days); a user queued already keeps the earlier
+// day.
+func markDirty(tx *gorm.DB, from map[string]int) error {
+	rows := make([][]any, 0, len(from))
+	for k, d := range from {
+		rows = append(rows, []any{k, d})
 	}
-	return upsert(tx, "etl_dirty_users", []string{"user_key"}, []string{"user_key"}, rows)
+	slices.SortFunc(rows, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
+	postgres := tx.Dialector.Name() == "postgres"
+	return execChunks(tx, rows, func(n int) string {
+		var b strings.Builder
+		b.WriteString("INSERT INTO etl_dirty_users (user_key, from_date) VALUES ")
+		placeholders(&b, postgres, n, []string{"%s", "%s"})
+		b.WriteString(` ON CONFLICT (user_key) DO UPDATE SET from_date = CASE
+	WHEN excluded.from_date < etl_dirty_users.from_date THEN excluded.from_date ELSE etl_dirty_users.from_date END`)
+		return b.String()
+	})
+}
+
+// dirtyFrom adds day to a user's first changed day in from.
+func dirtyFrom(from map[string]int, key string, day int) {
+	if d, ok := from[key]; !ok || day < d {
+		from[key] = day
+	}
 }
 
 // mapKeys is the distinct f(k) of m's keys.

@@ -376,3 +376,48 @@ func TestABulkLoadCutShortIsAggregatedByTheNext(t *testing.T) {
 		sameWarehouse(t, want, wh, "after the cut")
 	})
 }
+
+// A workout moved to a later day changes the goal snapshots from its
+// former day on, which a later run than the one that loaded it takes
+// again; a deleted one likewise.
+func TestAMovedWorkoutChangesItsFormerDay(t *testing.T) {
+	t.Parallel()
+	eachWarehouse(t, func(t *testing.T, dialect string) {
+		src := newSources()
+		at := time.Date(2026, 11, 10, 8, 0, 0, 0, time.UTC)
+		now := func() time.Time { return at.Add(8 * 24 * time.Hour) }
+		src.users.put("u1", UserChange{UserID: "u1", Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at})
+		src.goals.put("g1", GoalChange{GoalID: "g1", UserID: "u1", GoalType: "workouts", Period: "total", TargetValue: 5,
+			Status: "active", CreatedAt: at, ChangedAt: at})
+		start := at.Add(24 * time.Hour)
+		end := start.Add(time.Hour)
+		w := WorkoutChange{ID: "w1", UserID: "u1", WorkoutType: "yoga", StartTime: start, EndTime: &end, Duration: 3600,
+			Source: "manual", ChangedAt: at.Add(time.Minute)}
+		src.workouts.put("w1", w)
+		wh := warehouse(t, dialect)
+		l, err := NewLoader(LoaderDeps{Warehouse: wh, Feeds: src.feeds(), PseudonymKey: testKey, Lag: -1, Now: now})
+		require.NoError(t, err)
+		_, err = l.Run(context.Background(), false)
+		require.NoError(t, err)
+		check := func(msg string) {
+			t.Helper()
+			fresh := warehouse(t, dialect)
+			full, err := NewLoader(LoaderDeps{Warehouse: fresh, Feeds: src.feeds(), PseudonymKey: testKey, Now: now})
+			require.NoError(t, err)
+			_, err = full.Run(context.Background(), true)
+			require.NoError(t, err)
+			sameWarehouse(t, contents(t, fresh), wh, msg)
+		}
+		w.StartTime, w.ChangedAt = start.Add(3*24*time.Hour), at.Add(2*time.Minute)
+		end2 := w.StartTime.Add(time.Hour)
+		w.EndTime = &end2
+		src.workouts.put("w1", w)
+		_, err = l.Run(context.Background(), false)
+		require.NoError(t, err)
+		check("moved three days later")
+		src.workouts.put("w1", WorkoutChange{ID: "w1", UserID: "u1", ChangedAt: at.Add(3 * time.Minute), Deleted: true})
+		_, err = l.Run(context.Background(), false)
+		require.NoError(t, err)
+		check("deleted")
+	})
+}

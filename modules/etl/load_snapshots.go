@@ -7,9 +7,10 @@ import (
 	"gorm.io/gorm"
 )
 
-// snapshotUsers writes the goal snapshots of users: of those in whole,
-// every day again; of the others, the days after their last snapshot.
-func snapshotUsers(tx *gorm.DB, users []string, whole map[string]bool, now time.Time, st *Stats) error {
+// snapshotUsers writes the goal snapshots of users: of the queued ones
+// (dirty: the first day their facts changed, 0 for all), every day from
+// there; of the others, the days after their last snapshot.
+func snapshotUsers(tx *gorm.DB, users []string, dirty map[string]int, now time.Time, st *Stats) error {
 	var goals []dimGoal
 	if err := tx.Where("user_key IN ?", users).Order("goal_id").Find(&goals).Error; err != nil {
 		return err
@@ -19,13 +20,15 @@ func snapshotUsers(tx *gorm.DB, users []string, whole map[string]bool, now time.
 		return err
 	}
 	var redo []string
+	byFrom := map[int][]string{} // the queued users by their first changed day
 	for _, k := range users {
-		if whole[k] {
+		if from, ok := dirty[k]; ok {
 			redo = append(redo, k)
+			byFrom[from] = append(byFrom[from], k)
 		}
 	}
-	if len(redo) > 0 {
-		res := tx.Exec("DELETE FROM fact_goal_progress WHERE user_key IN ?", redo)
+	for from, keys := range byFrom {
+		res := tx.Exec("DELETE FROM fact_goal_progress WHERE user_key IN ? AND date_key >= ?", keys, from)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -43,9 +46,12 @@ func snapshotUsers(tx *gorm.DB, users []string, whole map[string]bool, now time.
 	for i := range goals {
 		g := &goals[i]
 		first, last := goalDays(*g, zones[g.UserKey], now)
-		from := first
-		if !whole[g.UserKey] && g.SnapshotThrough != nil {
-			from = *g.SnapshotThrough + 1
+		from := first // taken again whole
+		if g.SnapshotThrough != nil {
+			from = max(first, *g.SnapshotThrough+1) // extended
+			if changed, ok := dirty[g.UserKey]; ok {
+				from = max(first, min(from, changed)) // from the first day that changed
+			}
 		}
 		need := windowStart(g.Period, from, first)
 		if g.GoalType == MeasureWeightKG {

@@ -148,5 +148,5 @@ func redate(tx *gorm.DB, u dimUser, st *Stats) error {
 	if err := tx.Exec("UPDATE dim_goal SET snapshot_through = NULL WHERE user_key = ?", u.UserKey).Error; err != nil {
 		return err
 	}
-	return markDirty(tx, []string{u.UserKey})
+	return markDirty(tx, map[string]int{u.UserKey: 0})
 }

@@ -23,13 +23,15 @@ func (l *Loader) applyWorkouts(tx *gorm.DB, rows []WorkoutChange, st *Stats) err
 	dates := map[int]dimDate{}
 	types := map[string]bool{}
 	var gone []string
-	dirty := map[string]bool{}
+	dirty, err := formerDays(tx, rows) // a moved or deleted workout changes its former day too
+	if err != nil {
+		return err
+	}
 	for i, w := range rows {
 		key := keys[i]
 		if erased[key] {
 			continue // read after its user's erasure: stays out
 		}
-		dirty[key] = true
 		if w.Deleted {
 			gone = append(gone, w.ID)
 			continue
@@ -37,6 +39,7 @@ func (l *Loader) applyWorkouts(tx *gorm.DB, rows []WorkoutChange, st *Stats) err
 		local := w.StartTime.In(zones[key])
 		d := dateRow(local)
 		dates[d.DateKey] = d
+		dirtyFrom(dirty, key, d.DateKey)
 		types[w.WorkoutType] = true
 		facts = append(facts, []any{w.ID, key, d.DateKey, w.WorkoutType, w.StartTime.UTC(), utcPtr(w.EndTime),
 			w.Duration, w.CaloriesBurned, w.DistanceKM, w.AvgHeartRate, w.Source, w.ChangedAt.UTC()})
@@ -55,7 +58,28 @@ func (l *Loader) applyWorkouts(tx *gorm.DB, rows []WorkoutChange, st *Stats) err
 		}
 		c.Written += int(res.RowsAffected)
 	}
-	return markDirty(tx, mapKeys(dirty, func(k string) string { return k }))
+	return markDirty(tx, dirty)
+}
+
+// formerDays are, by user, the first of the days the batch's workouts had
+// in fact_workouts before it.
+func formerDays(tx *gorm.DB, rows []WorkoutChange) (map[string]int, error) {
+	ids := make([]string, len(rows))
+	for i, w := range rows {
+		ids[i] = w.ID
+	}
+	var former []struct {
+		UserKey string
+		DateKey int
+	}
+	if err := tx.Table("fact_workouts").Select("user_key", "date_key").Where("workout_id IN ?", ids).Find(&former).Error; err != nil {
+		return nil, err
+	}
+	days := map[string]int{}
+	for _, f := range former {
+		dirtyFrom(days, f.UserKey, f.DateKey)
+	}
+	return days, nil
 }
 
 var (
