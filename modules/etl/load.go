@@ -49,6 +49,9 @@ type Loader struct {
 	noCopy bool
 	// known caches the users of the fact feeds' batches (Loader.batchUsers).
 	known map[string]knownUser
+	// pace is how long a load pauses after each batch, in times the batch
+	// took (0: none; LoaderDeps.Pace).
+	pace float64
 }
 
 // LoaderDeps is what a Loader needs.
@@ -60,6 +63,9 @@ type LoaderDeps struct {
 	Batch        int              // DefaultBatch when 0
 	Lag          time.Duration    // DefaultLag when 0; negative: none
 	Now          func() time.Time // time.Now when nil
+	// Pace makes a load pause after each batch Pace times as long as the
+	// batch took (1: the load takes about half a core); 0: no pauses.
+	Pace float64
 }
 
 // NewLoader checks deps and returns a Loader.
@@ -73,7 +79,7 @@ func NewLoader(d LoaderDeps) (*Loader, error) {
 		return nil, fmt.Errorf("etl: batch must be 1 to %d", MaxBatch)
 	}
 	l := &Loader{wh: d.Warehouse, breaker: d.Breaker, feeds: d.Feeds, key: d.PseudonymKey,
-		batch: d.Batch, lag: d.Lag, now: d.Now}
+		batch: d.Batch, lag: d.Lag, now: d.Now, pace: d.Pace}
 	if l.batch == 0 {
 		l.batch = DefaultBatch
 	}
@@ -158,14 +164,22 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string, fetch
 	if fetch == nil {
 		return nil
 	}
-	mark, err := l.watermark(ctx, source)
+	mark, readAt, err := l.readMark(ctx, source)
 	if err != nil {
 		return err
 	}
 	from := mark
 	if l.lag > 0 && !mark.At.IsZero() {
-		from = Cursor{At: mark.At.Add(-l.lag)}
+		// A change this load's feed did not show yet was committed after the
+		// previous load began reading it, so its changed_at is at most a lag
+		// before that: re-read from a lag before the watermark or that
+		// beginning, whichever is later. (After a burst of changes long ago,
+		// nothing is read twice.)
+		if start := maxTime(mark.At, readAt).Add(-l.lag); start.Before(mark.At) {
+			from = Cursor{At: start}
+		}
 	}
+	began := l.now().UTC() // this load's first read of the feed
 	// The next page is read while this one is written: the source and the
 	// warehouse work at once.
 	type page struct {
@@ -200,20 +214,22 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string, fetch
 		if len(rows) == l.batch {
 			next = read(last)
 		}
-		err := l.tx(ctx, func(tx *gorm.DB) error {
-			if err := apply(tx, rows, st); err != nil {
-				return err
-			}
-			if l.crash != nil {
-				if err := l.crash(source); err != nil {
-					return err // the batch's rows were written: the transaction takes them back
+		err := l.paced(ctx, func() error {
+			return l.tx(ctx, func(tx *gorm.DB) error {
+				if err := apply(tx, rows, st); err != nil {
+					return err
 				}
-			}
-			if !last.After(mark) {
-				return nil // re-read inside the lag window: the watermark stays
-			}
-			return tx.Clauses(clause.OnConflict{UpdateAll: true}).
-				Create(&watermarkRow{Source: source, ChangedAt: last.At.UTC(), ID: last.ID, UpdatedAt: l.now().UTC()}).Error
+				if l.crash != nil {
+					if err := l.crash(source); err != nil {
+						return err // the batch's rows were written: the transaction takes them back
+					}
+				}
+				if !last.After(mark) {
+					return nil // re-read inside the lag window: the watermark stays
+				}
+				return tx.Clauses(clause.OnConflict{UpdateAll: true}).
+					Create(&watermarkRow{Source: source, ChangedAt: last.At.UTC(), ID: last.ID, UpdatedAt: began}).Error
+			})
 		})
 		if err != nil {
 			return fmt.Errorf("etl: load %s: %w", source, err)
@@ -225,10 +241,40 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string, fetch
 			break
 		}
 	}
-	if !mark.At.IsZero() {
-		st.Watermarks[source] = mark
+	if mark.At.IsZero() {
+		return nil
 	}
-	return nil
+	st.Watermarks[source] = mark
+	// The feed was read to its end: the next load's lag window may start
+	// from this one's beginning even when no batch moved the watermark.
+	return l.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&watermarkRow{}).Where("source = ? AND updated_at < ?", source, began).Update("updated_at", began).Error
+	})
+}
+
+// paced runs a step of a load, then (with a pace set) pauses pace times
+// as long as the step took, so that a load in the server leaves the API
+// its share of the CPU.
+func (l *Loader) paced(ctx context.Context, step func() error) error {
+	start := time.Now()
+	if err := step(); err != nil || l.pace <= 0 {
+		return err
+	}
+	pause := time.NewTimer(time.Duration(float64(time.Since(start)) * l.pace))
+	defer pause.Stop()
+	select {
+	case <-pause.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // ErrWarehouseUnavailable answers while the warehouse's breaker is open.
@@ -265,12 +311,19 @@ func (l *Loader) available() bool { return l.breaker == nil || l.breaker.State()
 
 // watermark returns how far source has been loaded (zero: not yet).
 func (l *Loader) watermark(ctx context.Context, source string) (Cursor, error) {
+	mark, _, err := l.readMark(ctx, source)
+	return mark, err
+}
+
+// readMark is watermark, and when the load that moved it last began
+// reading the feed.
+func (l *Loader) readMark(ctx context.Context, source string) (Cursor, time.Time, error) {
 	var w watermarkRow
 	err := l.guard(ctx, func(ctx context.Context) error {
 		return l.wh.Read(ctx).Where("source = ?", source).Limit(1).Find(&w).Error
 	})
 	if err != nil {
-		return Cursor{}, fmt.Errorf("etl: read the %s watermark: %w", source, err)
+		return Cursor{}, time.Time{}, fmt.Errorf("etl: read the %s watermark: %w", source, err)
 	}
-	return Cursor{At: w.ChangedAt, ID: w.ID}, nil
+	return Cursor{At: w.ChangedAt, ID: w.ID}, w.UpdatedAt, nil
 }

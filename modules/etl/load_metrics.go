@@ -49,18 +49,47 @@ func (l *Loader) loadMetrics(ctx context.Context, st *Stats) error {
 	if err := pump(ctx, l, st, SourceMetrics, l.feeds.Metrics, apply); err != nil || !bulk {
 		return err
 	}
-	return l.tx(ctx, func(tx *gorm.DB) error {
+	return l.aggregateAll(ctx, st)
+}
+
+// aggregateChunk is how many users' days one statement of a bulk load's
+// aggregation writes: a chunk is a range of the stage's key, and the API
+// gets a turn between chunks.
+const aggregateChunk = 500
+
+// aggregateAll builds fact_daily_metrics again from the whole stage, a
+// chunk of users a transaction, then clears the pending mark: a run cut
+// short in between leaves it, and the next does it all again.
+func (l *Loader) aggregateAll(ctx context.Context, st *Stats) error {
+	var users []string
+	err := l.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Exec("DELETE FROM fact_daily_metrics").Error; err != nil {
 			return err
 		}
-		res := tx.Exec(`INSERT INTO fact_daily_metrics (user_key, date_key, metric, sum_value, avg_value, min_value, max_value, count)
+		return tx.Table("stage_metric_slots").Distinct("user_key").Order("user_key").Pluck("user_key", &users).Error
+	})
+	if err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(users, aggregateChunk) {
+		err := l.paced(ctx, func() error {
+			return l.tx(ctx, func(tx *gorm.DB) error {
+				res := tx.Exec(`INSERT INTO fact_daily_metrics (user_key, date_key, metric, sum_value, avg_value, min_value, max_value, count)
 SELECT user_key, date_key, metric, SUM(sum_value), COALESCE(SUM(sum_value) / NULLIF(SUM(count), 0), 0),
 	MIN(min_value), MAX(max_value), SUM(count)
-FROM stage_metric_slots WHERE TRUE GROUP BY user_key, metric, date_key`)
-		if res.Error != nil {
-			return res.Error
+FROM stage_metric_slots WHERE user_key >= ? AND user_key <= ? GROUP BY user_key, metric, date_key`, chunk[0], chunk[len(chunk)-1])
+				if res.Error != nil {
+					return res.Error
+				}
+				st.table("fact_daily_metrics").Written += int(res.RowsAffected)
+				return nil
+			})
+		})
+		if err != nil {
+			return err
 		}
-		st.table("fact_daily_metrics").Written += int(res.RowsAffected)
+	}
+	return l.tx(ctx, func(tx *gorm.DB) error {
 		return tx.Exec("DELETE FROM etl_watermarks WHERE source = ?", bulkPending).Error
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -160,4 +161,67 @@ func TestTheWarehouseCanShareTheOperationalDatabase(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, pending, "the operational schema is as it was")
 	})
+}
+
+// The lag window: a change committed late (its changed_at before the
+// previous load's read) is read by the next load; after a burst of changes
+// long ago, a load reads nothing again.
+func TestTheLagWindow(t *testing.T) {
+	t.Parallel()
+	src := newSources()
+	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	now := at
+	src.users.put("u1", UserChange{UserID: "u1", Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at.Add(-10 * time.Minute)})
+	l, err := NewLoader(LoaderDeps{Warehouse: warehouse(t, database.SQLite), Feeds: src.feeds(), PseudonymKey: testKey,
+		Lag: 5 * time.Minute, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	read := func() int {
+		t.Helper()
+		st, err := l.Run(context.Background(), false)
+		require.NoError(t, err)
+		if c := st.Tables["dim_user"]; c != nil {
+			return c.Read
+		}
+		return 0
+	}
+	assert.Equal(t, 1, read())
+	// A change made a minute before that load, committed after it.
+	src.users.put("u2", UserChange{UserID: "u2", Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at.Add(-time.Minute)})
+	now = at.Add(time.Minute)
+	assert.Equal(t, 1, read(), "u2, late; not u1, older than a lag before the last load began")
+	now = at.Add(time.Hour)
+	assert.Equal(t, 1, read(), "u2 again: within a lag before the last load began")
+	now = at.Add(2 * time.Hour)
+	assert.Equal(t, 0, read(), "nothing: the changes are long past")
+}
+
+// A paced load (as in the server) pauses after each batch; cancelled
+// during a pause, it stops at once, the batches before kept.
+func TestAPacedLoadStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	src := newSources()
+	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		id := "u" + strconv.Itoa(i)
+		src.users.put(id, UserChange{UserID: id, Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at.Add(time.Duration(i) * time.Second)})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	wh := warehouse(t, database.SQLite)
+	l, err := NewLoader(LoaderDeps{Warehouse: wh, Feeds: src.feeds(), PseudonymKey: testKey, Batch: 2, Lag: -1, Pace: 1e9})
+	require.NoError(t, err)
+	go func() { // once the first batch is in, the load is in its pause: cancel it
+		defer cancel()
+		for {
+			var n int64
+			if wh.Read(ctx).Model(&dimUser{}).Count(&n).Error != nil || n > 0 {
+				return
+			}
+			runtime.Gosched()
+		}
+	}()
+	_, err = l.Run(ctx, false)
+	require.ErrorIs(t, err, context.Canceled)
+	var n int64
+	require.NoError(t, wh.Read(context.Background()).Model(&dimUser{}).Count(&n).Error)
+	assert.Equal(t, int64(2), n, "the first batch")
 }

@@ -41,6 +41,11 @@ type Deps struct {
 	Metrics prometheus.Registerer // the warehouse breaker's metrics; nil: none
 }
 
+// serverPace is how long a load in the server pauses after each batch, in
+// times the batch took: on a small machine a load at full speed starves
+// the API (p99 of a workout list ×15 on 2 cores).
+const serverPace = 1
+
 // Breaker settings: the warehouse is called a few times a load (and by
 // the analytics routes), so few failures open it.
 const (
@@ -51,6 +56,7 @@ const (
 // Module is the ETL module: the warehouse, its loader and its runs.
 type Module struct {
 	wh        *database.DB
+	loader    *Loader
 	runner    *Runner
 	analytics *Analytics
 	log       *slog.Logger
@@ -91,13 +97,15 @@ func New(ctx context.Context, d Deps) (*Module, error) {
 			return nil, fmt.Errorf("etl: register the warehouse breaker's metrics: %w", err)
 		}
 	}
+	// Loads in the server (cron, admin) leave the API its share of the CPU;
+	// `fitloop etl run` (Command) goes at full speed.
 	loader, err := NewLoader(LoaderDeps{Warehouse: wh, Breaker: b, Feeds: d.Feeds,
-		PseudonymKey: key, Batch: d.Config.Batch, Lag: lag})
+		PseudonymKey: key, Batch: d.Config.Batch, Lag: lag, Pace: serverPace})
 	if err != nil {
 		_ = wh.Close()
 		return nil, err
 	}
-	return &Module{wh: wh, runner: NewRunner(d.DB, loader, d.Replica, d.Config.MaxRun, d.Log),
+	return &Module{wh: wh, loader: loader, runner: NewRunner(d.DB, loader, d.Replica, d.Config.MaxRun, d.Log),
 		analytics: NewAnalytics(loader, d.Members, d.Log), log: d.Log}, nil
 }
 
@@ -140,6 +148,7 @@ func (m *Module) Command(ctx context.Context, args []string, out io.Writer) erro
 	if len(args) == 0 || args[0] != "run" || len(args) > 2 || (len(args) == 2 && args[1] != "--full") {
 		return apperr.E(apperr.Invalid, "usage", "usage: fitloop etl run [--full]")
 	}
+	m.loader.pace = 0 // nothing else runs in this process
 	run, err := m.runner.Run(ctx, TriggerCLI, len(args) == 2)
 	if run != nil {
 		fmt.Fprintf(out, "etl run %s %s\n", run.ID, run.Status)

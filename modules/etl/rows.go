@@ -62,7 +62,10 @@ type watermarkRow struct {
 	Source    string `gorm:"primaryKey"`
 	ChangedAt time.Time
 	ID        string
-	UpdatedAt time.Time
+	// UpdatedAt is when the load that last moved the watermark (or read
+	// the feed to its end) began reading the feed: the next load's lag
+	// window starts no earlier than a lag before it.
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (watermarkRow) TableName() string { return "etl_watermarks" }
