@@ -43,8 +43,9 @@ type Deps struct {
 
 // serverPace is how long a load in the server pauses after each batch, in
 // times the batch took: on a small machine a load at full speed starves
-// the API (p99 of a workout list ×15 on 2 cores).
-const serverPace = 1
+// the API (p99 of a workout list ×15 on 2 cores; with a pause as long as
+// each batch, ×2.4 at worst; see docs/BENCHMARKS.md).
+const serverPace = 2
 
 // Breaker settings: the warehouse is called a few times a load (and by
 // the analytics routes), so few failures open it.
