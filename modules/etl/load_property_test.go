@@ -75,6 +75,18 @@ func sameWarehouse(t *testing.T, want map[string][]string, wh *database.DB, msg 
 	assert.Zero(t, missing, "%s: facts dated outside dim_date", msg)
 }
 
+// fullLoad is a full load of feeds into a fresh warehouse of the dialect:
+// what any sequence of loads must leave.
+func fullLoad(t *testing.T, dialect string, feeds Feeds, now func() time.Time) map[string][]string {
+	t.Helper()
+	fresh := warehouse(t, dialect)
+	full, err := NewLoader(LoaderDeps{Warehouse: fresh, Feeds: feeds, PseudonymKey: testKey, Now: now})
+	require.NoError(t, err)
+	_, err = full.Run(context.Background(), true)
+	require.NoError(t, err)
+	return contents(t, fresh)
+}
+
 // world is the sources of the property test and what it does to them.
 type world struct {
 	*sources
@@ -312,12 +324,7 @@ func TestIncrementalRunsEqualAFullLoad(t *testing.T) {
 				}
 				_, err = inc.Run(context.Background(), false)
 				require.NoError(t, err)
-				fresh := warehouse(t, dialect)
-				full, err := NewLoader(LoaderDeps{Warehouse: fresh, Feeds: w.feeds(), PseudonymKey: testKey, Now: now})
-				require.NoError(t, err)
-				_, err = full.Run(context.Background(), true)
-				require.NoError(t, err)
-				want := contents(t, fresh)
+				want := fullLoad(t, dialect, w.feeds(), now)
 				for _, table := range []string{"fact_workouts", "fact_daily_metrics", "fact_goal_progress", "fact_group_sessions"} {
 					require.NotEmpty(t, want[table], table)
 				}
@@ -366,12 +373,7 @@ func TestABulkLoadCutShortIsAggregatedByTheNext(t *testing.T) {
 		l.crash = nil
 		_, err = l.Run(context.Background(), false)
 		require.NoError(t, err)
-		fresh := warehouse(t, dialect)
-		full, err := NewLoader(LoaderDeps{Warehouse: fresh, Feeds: src.feeds(), PseudonymKey: testKey, Now: now})
-		require.NoError(t, err)
-		_, err = full.Run(context.Background(), true)
-		require.NoError(t, err)
-		want := contents(t, fresh)
+		want := fullLoad(t, dialect, src.feeds(), now)
 		require.Len(t, want["fact_daily_metrics"], 3)
 		sameWarehouse(t, want, wh, "after the cut")
 	})
@@ -401,12 +403,7 @@ func TestAMovedWorkoutChangesItsFormerDay(t *testing.T) {
 		require.NoError(t, err)
 		check := func(msg string) {
 			t.Helper()
-			fresh := warehouse(t, dialect)
-			full, err := NewLoader(LoaderDeps{Warehouse: fresh, Feeds: src.feeds(), PseudonymKey: testKey, Now: now})
-			require.NoError(t, err)
-			_, err = full.Run(context.Background(), true)
-			require.NoError(t, err)
-			sameWarehouse(t, contents(t, fresh), wh, msg)
+			sameWarehouse(t, fullLoad(t, dialect, src.feeds(), now), wh, msg)
 		}
 		w.StartTime, w.ChangedAt = start.Add(3*24*time.Hour), at.Add(2*time.Minute)
 		end2 := w.StartTime.Add(time.Hour)
