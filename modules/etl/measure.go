@@ -51,6 +51,13 @@ func values(db *gorm.DB, measure string, users []string, from, to int, byDay boo
 	if measure == MeasureWeightKG {
 		col = "avg_value"
 	}
+	metric := "metric = ?"
+	if users != nil && db.Dialector.Name() == "sqlite" {
+		// For some users, walk their primary key (user, day, metric):
+		// without statistics SQLite would take the (metric, day) index and
+		// read every user's days (the unary + keeps it off that index).
+		metric = "+metric = ?"
+	}
 	var q strings.Builder
 	q.WriteString("SELECT user_key, ")
 	group := "user_key"
@@ -61,7 +68,7 @@ func values(db *gorm.DB, measure string, users []string, from, to int, byDay boo
 		q.WriteString("0")
 	}
 	q.WriteString(" AS date_key, SUM(v) AS value FROM (SELECT user_key, date_key, " + col +
-		" AS v FROM fact_daily_metrics WHERE metric = ?" + cond)
+		" AS v FROM fact_daily_metrics WHERE " + metric + cond)
 	all := append([]any{measure}, args...)
 	if part := workoutPart[measure]; part != "" {
 		q.WriteString(" UNION ALL SELECT user_key, date_key, " + part + " FROM fact_workouts WHERE end_time IS NOT NULL" + cond)
