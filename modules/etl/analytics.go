@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -21,6 +22,18 @@ type Analytics struct {
 	l       *Loader
 	members Members
 	log     *slog.Logger
+	keys    sync.Map // user id → pseudonym: a leaderboard names every member at each request
+}
+
+// key is a user's pseudonym, computed once per process (ids are never
+// reused, so the cache never goes stale; it grows with the accounts).
+func (a *Analytics) key(userID string) string {
+	if k, ok := a.keys.Load(userID); ok {
+		return k.(string)
+	}
+	k := pseudonym(a.l.key, userID)
+	a.keys.Store(userID, k)
+	return k
 }
 
 // NewAnalytics serves analytics from l's warehouse; members names the
@@ -105,10 +118,10 @@ func (a *Analytics) Leaderboard(ctx context.Context, callerID, metric, period st
 	if err != nil {
 		return nil, err
 	}
-	me := pseudonym(a.l.key, callerID)
+	me := a.key(callerID)
 	byKey := make(map[string]Member, len(members)+1)
 	for _, m := range members {
-		byKey[pseudonym(a.l.key, m.UserID)] = m
+		byKey[a.key(m.UserID)] = m
 	}
 	_, optedIn := byKey[me]
 	out := &Leaderboard{Metric: metric, Period: period, Entries: []Entry{}}

@@ -63,7 +63,7 @@ func (a *Analytics) Trends(ctx context.Context, userID, metric string, weeks int
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	key := pseudonym(a.l.key, userID)
+	key := a.key(userID)
 	out := &Trends{UserID: userID, Metric: metric, Weeks: []Week{}, Goals: []Projection{}}
 	err := a.read(ctx, func(db *gorm.DB) error {
 		loc, _, err := zoneOfUser(db, key)

@@ -74,10 +74,8 @@ func (l *Loader) aggregateAll(ctx context.Context, st *Stats) error {
 	for chunk := range slices.Chunk(users, aggregateChunk) {
 		err := l.paced(ctx, func() error {
 			return l.tx(ctx, func(tx *gorm.DB) error {
-				res := tx.Exec(`INSERT INTO fact_daily_metrics (user_key, date_key, metric, sum_value, avg_value, min_value, max_value, count)
-SELECT user_key, date_key, metric, SUM(sum_value), COALESCE(SUM(sum_value) / NULLIF(SUM(count), 0), 0),
-	MIN(min_value), MAX(max_value), SUM(count)
-FROM stage_metric_slots WHERE user_key >= ? AND user_key <= ? GROUP BY user_key, metric, date_key`, chunk[0], chunk[len(chunk)-1])
+				res := tx.Exec(aggregateSQL("stage_metric_slots s", "s.user_key >= ? AND s.user_key <= ?"),
+					chunk[0], chunk[len(chunk)-1])
 				if res.Error != nil {
 					return res.Error
 				}
@@ -163,6 +161,21 @@ func (l *Loader) applyMetrics(tx *gorm.DB, rows []MetricChange, st *Stats, bulk 
 	return markDirty(tx, dirty)
 }
 
+var (
+	dailyCols = []string{"user_key", "date_key", "metric", "sum_value", "avg_value", "min_value", "max_value", "count"}
+	dailyKey  = []string{"user_key", "date_key", "metric"}
+)
+
+// aggregateSQL writes the days of the staged slots (alias s) that from and
+// where select into fact_daily_metrics, each from all of its slots,
+// replacing the days there.
+func aggregateSQL(from, where string) string {
+	return "INSERT INTO fact_daily_metrics (" + strings.Join(dailyCols, ", ") + `)
+SELECT s.user_key, s.date_key, s.metric, SUM(s.sum_value), COALESCE(SUM(s.sum_value) / NULLIF(SUM(s.count), 0), 0),
+	MIN(s.min_value), MAX(s.max_value), SUM(s.count)
+FROM ` + from + " WHERE " + where + " GROUP BY s.user_key, s.metric, s.date_key" + conflictClause(dailyCols, dailyKey)
+}
+
 // aggregateDays writes the facts of the days again, each from all of its
 // staged slots, in statements of many days.
 func aggregateDays(tx *gorm.DB, days map[userDay]bool, st *Stats) error {
@@ -173,17 +186,10 @@ func aggregateDays(tx *gorm.DB, days map[userDay]bool, st *Stats) error {
 	postgres := tx.Dialector.Name() == "postgres"
 	err := execChunks(tx, rows, func(n int) string {
 		var b strings.Builder
-		b.WriteString(`INSERT INTO fact_daily_metrics (user_key, date_key, metric, sum_value, avg_value, min_value, max_value, count)
-SELECT s.user_key, s.date_key, s.metric, SUM(s.sum_value), COALESCE(SUM(s.sum_value) / NULLIF(SUM(s.count), 0), 0),
-	MIN(s.min_value), MAX(s.max_value), SUM(s.count)
-FROM (VALUES `)
+		b.WriteString("(VALUES ")
 		placeholders(&b, postgres, n, []string{"%s", "%s", "CAST(%s AS INTEGER)"})
-		b.WriteString(`) AS d CROSS JOIN stage_metric_slots s
-WHERE s.user_key = d.column1 AND s.metric = d.column2 AND s.date_key = d.column3
-GROUP BY s.user_key, s.metric, s.date_key
-ON CONFLICT (user_key, date_key, metric) DO UPDATE SET sum_value = excluded.sum_value, avg_value = excluded.avg_value,
-	min_value = excluded.min_value, max_value = excluded.max_value, count = excluded.count`)
-		return b.String()
+		b.WriteString(") AS d CROSS JOIN stage_metric_slots s")
+		return aggregateSQL(b.String(), "s.user_key = d.column1 AND s.metric = d.column2 AND s.date_key = d.column3")
 	})
 	if err != nil {
 		return err
