@@ -97,7 +97,7 @@ func TestSeededDataFeedsTheAnalytics(t *testing.T) {
 	assert.Regexp(t, `seeded 12 users .*, \d+ workouts, \d+ samples`, out)
 	code, out, errOut = runCmd(t, "etl", "run")
 	require.Equal(t, 0, code, "%s\n%s", out, errOut)
-	for _, table := range []string{"dim_user", "dim_goal", "fact_workouts", "stage_metric_slots", "fact_daily_metrics", "fact_goal_progress"} {
+	for _, table := range []string{"dim_user", "dim_goal", "fact_workouts", "stage_metric_days", "fact_daily_metrics", "fact_goal_progress"} {
 		assert.Regexp(t, table+`\s+read \d+, written [1-9]`, out)
 	}
 	code, out, errOut = runCmd(t, "admin", "create-user", "--email", "root@example.com", "--username", "root",

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
@@ -34,16 +33,17 @@ type preparer interface {
 // of its rows here, and reflection would cost more than the database.
 func upsert(tx *gorm.DB, table string, cols, key []string, rows [][]any) error {
 	postgres := tx.Dialector.Name() == "postgres"
-	err := execChunks(tx, rows, func(n int) string { return upsertSQL(postgres, table, cols, key, n) })
+	err := queryChunks(tx, rows, func(n int) string { return upsertSQL(postgres, table, cols, key, n) }, nil)
 	if err != nil {
 		return fmt.Errorf("etl: upsert into %s: %w", table, err)
 	}
 	return nil
 }
 
-// execChunks runs the statement of query(n) for each chunk of n rows (n
-// is upsertChunk but for the last chunk), each statement prepared once.
-func execChunks(tx *gorm.DB, rows [][]any, query func(n int) string) error {
+// queryChunks runs the statement of query(n) for each chunk of n rows (n
+// is upsertChunk but for the last chunk), each statement prepared once;
+// with scan, it is a query and scan is called with each row it returns.
+func queryChunks(tx *gorm.DB, rows [][]any, query func(n int) string, scan func(*sql.Rows) error) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -75,11 +75,41 @@ func execChunks(tx *gorm.DB, rows [][]any, query func(n int) string) error {
 		for _, r := range chunk {
 			args = append(args, r...)
 		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		if scan == nil {
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+			continue
+		}
+		rows, err := stmt.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		if err := scanRows(rows, scan); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// scanRows calls scan with each of rows, then closes them.
+func scanRows(rows *sql.Rows, scan func(*sql.Rows) error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// write upserts rows into table as upsert does; on PostgreSQL through
+// COPY (copyUpsert) unless the loader was told otherwise (noCopy).
+func (l *Loader) write(tx *gorm.DB, table string, cols, key []string, rows [][]any) error {
+	if raw := rawOf(tx); raw != nil && !l.noCopy {
+		return copyUpsert(tx, raw, table, cols, key, rows)
+	}
+	return upsert(tx, table, cols, key, rows)
 }
 
 // placeholders writes n tuples of the given placeholders ("?" or, on
@@ -139,36 +169,6 @@ type rawKey struct{}
 func rawOf(tx *gorm.DB) database.Raw {
 	r, _ := tx.Statement.Context.Value(rawKey{}).(database.Raw)
 	return r
-}
-
-// copyInto writes rows into table with PostgreSQL's COPY straight into it,
-// the fastest way in; when a row's key is there already (the COPY fails
-// on the unique index) it takes the COPY back and upserts them with
-// copyUpsert. For loads that mostly add rows.
-func copyInto(tx *gorm.DB, raw database.Raw, table string, cols, key []string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	if err := tx.Exec("SAVEPOINT etl_copy").Error; err != nil {
-		return fmt.Errorf("etl: copy into %s: %w", table, err)
-	}
-	err := copyRows(tx, raw, table, cols, rows)
-	if err == nil {
-		return tx.Exec("RELEASE SAVEPOINT etl_copy").Error
-	}
-	if !database.IsUniqueViolation(err) && !isPgUniqueViolation(err) {
-		return fmt.Errorf("etl: copy into %s: %w", table, err)
-	}
-	if err := tx.Exec("ROLLBACK TO SAVEPOINT etl_copy").Error; err != nil {
-		return fmt.Errorf("etl: copy into %s: %w", table, err)
-	}
-	return copyUpsert(tx, raw, table, cols, key, rows)
-}
-
-// isPgUniqueViolation reports a PostgreSQL unique_violation (23505).
-func isPgUniqueViolation(err error) bool {
-	var pg *pgconn.PgError
-	return errors.As(err, &pg) && pg.Code == "23505"
 }
 
 // copyRows streams rows into table with COPY on the transaction's

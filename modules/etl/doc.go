@@ -16,9 +16,10 @@
 // Transform. Users appear only by a pseudonymous key (an HMAC of their id
 // under a secret key), with their role, signup date and time zone: no
 // email, name or biometrics. Facts are dated by the user's local day.
-// Rollups are staged (stage_metric_slots, with their local day) and each
-// day they touch is aggregated again from all its slots into
-// fact_daily_metrics. Goal snapshots are derived inside the warehouse: a
+// Rollups are staged a row per user, metric and local day
+// (stage_metric_days, the day's slots packed): a batch lays its rollups
+// over their days' staged slots and writes each touched day's row and its
+// fact in fact_daily_metrics, aggregated from all of the day's slots. Goal snapshots are derived inside the warehouse: a
 // batch that changes a user's facts or goals queues the user with the
 // first day that changed (etl_dirty_users, in the batch's transaction: a
 // moved or deleted workout's former day counts; a changed goal or time

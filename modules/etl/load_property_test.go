@@ -24,7 +24,7 @@ var dumped = map[string]string{
 	"dim_user": "user_key", "dim_goal": "goal_id",
 	"fact_workouts": "workout_id", "fact_daily_metrics": "user_key, date_key, metric",
 	"fact_goal_progress": "goal_id, date_key", "fact_group_sessions": "session_id, user_key",
-	"stage_metric_slots": "user_key, metric, slot_start", "etl_dirty_users": "user_key",
+	"stage_metric_days": "user_key, metric, date_key", "etl_dirty_users": "user_key",
 }
 
 // contents is every row of the dumped tables, for comparing warehouses.
@@ -341,10 +341,10 @@ func TestIncrementalRunsEqualAFullLoad(t *testing.T) {
 	})
 }
 
-// A first load of the metrics feed cut short after some of its batches
-// committed (they are only staged: days are aggregated at the end of a
-// bulk load) is aggregated whole by the next run.
-func TestABulkLoadCutShortIsAggregatedByTheNext(t *testing.T) {
+// A day whose slots come in several batches, with a run cut short between
+// them, ends with all its slots: each batch lays its slots over the day's
+// staged ones.
+func TestADayInSeveralBatchesKeepsAllItsSlots(t *testing.T) {
 	t.Parallel()
 	eachWarehouse(t, func(t *testing.T, dialect string) {
 		src := newSources()

@@ -38,7 +38,7 @@ func (l *Loader) applyUsers(tx *gorm.DB, rows []UserChange, st *Stats) error {
 		}
 		c.Written += len(keep)
 		for _, u := range moved {
-			if err := redate(tx, u, st); err != nil {
+			if err := l.redate(tx, u, st); err != nil {
 				return err
 			}
 		}
@@ -115,7 +115,7 @@ func movedZones(tx *gorm.DB, keep []dimUser) ([]dimUser, error) {
 // redate dates a user's facts again in their time zone, which changed:
 // facts are dated by the user's local day as it is now, whenever they were
 // loaded. Rare (a move, or facts loaded before their user), so row by row.
-func redate(tx *gorm.DB, u dimUser, st *Stats) error {
+func (l *Loader) redate(tx *gorm.DB, u dimUser, st *Stats) error {
 	var facts []factWorkout
 	if err := tx.Select("workout_id", "start_time").Where("user_key = ?", u.UserKey).Find(&facts).Error; err != nil {
 		return err
@@ -138,7 +138,7 @@ func redate(tx *gorm.DB, u dimUser, st *Stats) error {
 	if err := upsertDims(tx, dates, nil); err != nil {
 		return err
 	}
-	if err := redateMetrics(tx, u.UserKey, loc, st); err != nil {
+	if err := l.redateMetrics(tx, u.UserKey, loc, st); err != nil {
 		return err
 	}
 	// Goals' days move with the zone: their snapshots are taken again.

@@ -95,7 +95,7 @@ func (dimGoal) TableName() string { return "dim_goal" }
 // userTables hold a user's rows by their key; an erased user's rows leave
 // them all.
 var userTables = []string{"fact_workouts", "fact_daily_metrics", "fact_goal_progress", "fact_group_sessions",
-	"stage_metric_slots", "dim_goal", "etl_dirty_users"}
+	"stage_metric_days", "dim_goal", "etl_dirty_users"}
 
 // pseudonym is a user's warehouse key: the first 128 bits of an HMAC-SHA256
 // of their id, in hex. Without the key, the warehouse cannot be joined back
