@@ -119,7 +119,8 @@ func (s *Stats) table(name string) *Counts {
 // first, so facts find their user's time zone). With full, it empties the
 // warehouse and loads everything again, in one transaction per batch like
 // any run: a crash midway leaves a consistent, partly loaded warehouse
-// that the next run completes.
+// that the next run completes. Fact tables that start empty get their
+// secondary indexes after the feeds (deferredIndexes).
 func (l *Loader) Run(ctx context.Context, full bool) (*Stats, error) {
 	st := &Stats{Tables: map[string]*Counts{}, Watermarks: map[string]Cursor{}}
 	l.known = nil
@@ -129,11 +130,13 @@ func (l *Loader) Run(ctx context.Context, full bool) (*Stats, error) {
 		}
 	}
 	steps := []func() error{
+		func() error { return l.dropIndexesOfEmptyFacts(ctx) },
 		func() error { return pump(ctx, l, st, SourceUsers, l.feeds.Users, l.applyUsers) },
 		func() error { return pump(ctx, l, st, SourceGoals, l.feeds.Goals, l.applyGoals) },
 		func() error { return pump(ctx, l, st, SourceWorkouts, l.feeds.Workouts, l.applyWorkouts) },
 		func() error { return l.loadMetrics(ctx, st) },
 		func() error { return pump(ctx, l, st, SourceSessions, l.feeds.Sessions, l.applySessions) },
+		func() error { return l.buildIndexes(ctx) },
 		func() error { return l.snapshotGoals(ctx, st) },
 	}
 	for _, step := range steps {

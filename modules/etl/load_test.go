@@ -225,3 +225,65 @@ func TestAPacedLoadStopsWhenCancelled(t *testing.T) {
 	require.NoError(t, wh.Read(context.Background()).Model(&dimUser{}).Count(&n).Error)
 	assert.Equal(t, int64(2), n, "the first batch")
 }
+
+// A load into empty fact tables builds their secondary indexes after the
+// feeds. Cut short before, it leaves them missing: the next run creates
+// them at its start (its tables are not empty any more).
+func TestAFirstLoadBuildsTheFactIndexesAfterTheFeeds(t *testing.T) {
+	t.Parallel()
+	eachWarehouse(t, func(t *testing.T, dialect string) {
+		wh := warehouse(t, dialect)
+		migrated := indexDefs(t, wh)
+		for _, ix := range deferredIndexes {
+			require.Contains(t, migrated, ix.name)
+		}
+		src := newSources()
+		at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+		src.users.put("u1", UserChange{UserID: "u1", Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at})
+		for i := range 2 {
+			start := at.Add(time.Duration(i) * time.Hour)
+			src.metrics.put(slotID("u1", "steps", start), MetricChange{UserID: "u1", Metric: "steps", SlotStart: start,
+				Sum: 100, Count: 1, Min: 100, Max: 100, ChangedAt: start})
+		}
+		l := loader(t, wh, src, 1)
+		crashAt := func(source string, batch int) {
+			n := 0
+			l.crash = func(s string) error {
+				if n += map[bool]int{true: 1}[s == source]; n == batch {
+					return errCrash
+				}
+				return nil
+			}
+		}
+		crashAt(SourceMetrics, 2) // the first day's batch is in
+		_, err := l.Run(context.Background(), false)
+		require.ErrorIs(t, err, errCrash)
+		assert.NotContains(t, indexDefs(t, wh), "fact_daily_metrics_metric_date", "dropped while the feeds load")
+		src.users.put("u1", UserChange{UserID: "u1", Role: "admin", Timezone: "UTC", SignupAt: at, ChangedAt: at.Add(time.Minute)})
+		crashAt(SourceUsers, 1)
+		_, err = l.Run(context.Background(), false)
+		require.ErrorIs(t, err, errCrash)
+		name := "fact_daily_metrics_metric_date"
+		assert.Equal(t, migrated[name], indexDefs(t, wh)[name], "created at the start of the next run: its table has rows")
+		l.crash = nil
+		_, err = l.Run(context.Background(), false)
+		require.NoError(t, err)
+		assert.Equal(t, migrated, indexDefs(t, wh))
+	})
+}
+
+// indexDefs are the warehouse's secondary indexes' definitions by name.
+func indexDefs(t *testing.T, wh *database.DB) map[string]string {
+	t.Helper()
+	query := "SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+	if wh.Dialect() == database.Postgres {
+		query = "SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND indexname NOT LIKE '%_pkey'"
+	}
+	var rows []struct{ Name, Def string }
+	require.NoError(t, wh.Read(context.Background()).Raw(query).Scan(&rows).Error)
+	out := map[string]string{}
+	for _, r := range rows {
+		out[r.Name] = r.Def
+	}
+	return out
+}
