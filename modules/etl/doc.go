@@ -19,17 +19,17 @@
 // Rollups are staged a row per user, metric and local day
 // (stage_metric_days, the day's slots packed): a batch lays its rollups
 // over their days' staged slots and writes each touched day's row and its
-// fact in fact_daily_metrics, aggregated from all of the day's slots. Goal snapshots are derived inside the warehouse: a
-// batch that changes a user's facts or goals queues the user with the
-// first day that changed (etl_dirty_users, in the batch's transaction: a
-// moved or deleted workout's former day counts; a changed goal or time
-// zone means all days); the last step of a run takes the queued users'
-// goals again from that day, and extends the other active goals to today
-// in their user's zone (dim_goal.snapshot_through). A day's
-// progress is the goal's measure over its period so far — the day's
-// samples of the metric plus what each finished workout adds, as the
-// activity module measures goals (measure.go) — or for weight the latest
-// weight.
+// fact in fact_daily_metrics, aggregated from all of the day's slots. Goal
+// snapshots are derived inside the warehouse: a batch that changes a
+// user's facts or goals queues the user with the first day that changed
+// (etl_dirty_users, in the batch's transaction: a moved or deleted
+// workout's former day counts; a changed goal or time zone means all
+// days); the last step of a run takes the queued users' goals again from
+// that day, and extends the other active goals to today in their user's
+// zone (dim_goal.snapshot_through). A day's progress is the goal's measure
+// over its period so far — the day's samples of the metric plus what each
+// finished workout adds, as the activity module measures goals
+// (measure.go) — or for weight the latest weight.
 //
 // Load. Incremental by watermark: each source's cursor is kept in
 // etl_watermarks and moved in the same warehouse transaction as the batch

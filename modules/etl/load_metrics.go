@@ -56,7 +56,7 @@ func (l *Loader) applyMetrics(tx *gorm.DB, rows []MetricChange, st *Stats) error
 		ud := userDay{key, m.Metric, d}
 		days[ud] = append(days[ud], slot{start: m.SlotStart.UnixMicro(), sum: m.Sum, count: m.Count, min: m.Min, max: m.Max})
 	}
-	staged, err := stagedDays(tx, slices.Collect(maps.Keys(days)))
+	staged, err := stagedDays(tx, days)
 	if err != nil {
 		return err
 	}
@@ -76,11 +76,23 @@ func (l *Loader) applyMetrics(tx *gorm.DB, rows []MetricChange, st *Stats) error
 	return markDirty(tx, dirty)
 }
 
-// stagedDays reads the staged slots of days.
-func stagedDays(tx *gorm.DB, days []userDay) (map[userDay][]slot, error) {
-	rows := make([][]any, len(days))
-	for i, d := range days {
-		rows[i] = []any{d.key, d.metric, d.date}
+// stagedDays reads the staged slots of days: for each user's metric, the
+// range of days from the first to the last of days (a batch has a user's
+// days together, mostly, as the feed had them), keeping those asked for.
+func stagedDays(tx *gorm.DB, days map[userDay][]slot) (map[userDay][]slot, error) {
+	type series struct{ key, metric string }
+	spans := map[series][2]int{}
+	for d := range days {
+		s := series{d.key, d.metric}
+		if span, ok := spans[s]; !ok {
+			spans[s] = [2]int{d.date, d.date}
+		} else {
+			spans[s] = [2]int{min(span[0], d.date), max(span[1], d.date)}
+		}
+	}
+	rows := make([][]any, 0, len(spans))
+	for s, span := range spans {
+		rows = append(rows, []any{s.key, s.metric, span[0], span[1]})
 	}
 	postgres := tx.Dialector.Name() == "postgres"
 	out := make(map[userDay][]slot, len(days))
@@ -89,13 +101,16 @@ func stagedDays(tx *gorm.DB, days []userDay) (map[userDay][]slot, error) {
 	err := queryChunks(tx, rows, func(n int) string {
 		var b strings.Builder
 		b.WriteString("SELECT s.user_key, s.metric, s.date_key, s.slots FROM (VALUES ")
-		placeholders(&b, postgres, n, []string{"%s", "%s", "CAST(%s AS INTEGER)"})
+		placeholders(&b, postgres, n, []string{"%s", "%s", "CAST(%s AS INTEGER)", "CAST(%s AS INTEGER)"})
 		b.WriteString(`) AS d CROSS JOIN stage_metric_days s
-WHERE s.user_key = d.column1 AND s.metric = d.column2 AND s.date_key = d.column3`)
+WHERE s.user_key = d.column1 AND s.metric = d.column2 AND s.date_key BETWEEN d.column3 AND d.column4`)
 		return b.String()
 	}, func(r *sql.Rows) error {
 		if err := r.Scan(&d.key, &d.metric, &d.date, &blob); err != nil {
 			return err
+		}
+		if _, ok := days[d]; !ok {
+			return nil
 		}
 		slots, err := decodeSlots(nil, blob)
 		out[d] = slots

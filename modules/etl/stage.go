@@ -17,23 +17,29 @@ type slot struct {
 
 // A day's slots are staged as one row (stage_metric_days), packed: the
 // slots in start order, each its start as a varint delta from the one
-// before (the first from 0), its count as a uvarint, then sum, min and max
-// as little-endian float64s. One row a day instead of one a slot: the
-// stage is written and read a day at a time, and a day's fact is
-// aggregated from its row in Go (dayFact).
-const slotFloats = 3 * 8
+// before (the first from 0), then a uvarint of its count times two, plus
+// one when its sum, min and max are one value (a slot of one sample), and
+// then that value, or the sum, min and max, as little-endian float64s.
+// One row a day instead of one a slot: the stage is written and read a
+// day at a time, and a day's fact is aggregated from its row in Go
+// (dayFact).
 
 // encodeSlots packs slots, which are sorted by start with no two alike.
 func encodeSlots(slots []slot) []byte {
-	b := make([]byte, 0, len(slots)*(slotFloats+4))
+	b := make([]byte, 0, len(slots)*16)
 	var prev int64
 	for _, s := range slots {
 		b = binary.AppendVarint(b, s.start-prev)
-		b = binary.AppendUvarint(b, uint64(s.count))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.sum))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.min))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.max))
 		prev = s.start
+		if s.sum == s.min && s.sum == s.max {
+			b = binary.AppendUvarint(b, uint64(s.count)<<1|1)
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.sum))
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(s.count)<<1)
+		for _, v := range []float64{s.sum, s.min, s.max} {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+		}
 	}
 	return b
 }
@@ -49,17 +55,24 @@ func decodeSlots(out []slot, b []byte) ([]slot, error) {
 			return nil, errBadSlots
 		}
 		b = b[n:]
-		count, n := binary.Uvarint(b)
-		if n <= 0 || len(b) < n+slotFloats {
+		head, n := binary.Uvarint(b)
+		floats := 3
+		if head&1 == 1 {
+			floats = 1
+		}
+		if n <= 0 || len(b) < n+8*floats {
 			return nil, errBadSlots
 		}
 		b = b[n:]
 		prev += delta
-		out = append(out, slot{start: prev, count: int64(count),
-			sum: math.Float64frombits(binary.LittleEndian.Uint64(b)),
-			min: math.Float64frombits(binary.LittleEndian.Uint64(b[8:])),
-			max: math.Float64frombits(binary.LittleEndian.Uint64(b[16:]))})
-		b = b[slotFloats:]
+		s := slot{start: prev, count: int64(head >> 1), sum: math.Float64frombits(binary.LittleEndian.Uint64(b))}
+		s.min, s.max = s.sum, s.sum
+		if floats == 3 {
+			s.min = math.Float64frombits(binary.LittleEndian.Uint64(b[8:]))
+			s.max = math.Float64frombits(binary.LittleEndian.Uint64(b[16:]))
+		}
+		out = append(out, s)
+		b = b[8*floats:]
 	}
 	return out, nil
 }

@@ -11,8 +11,22 @@ CREATE TABLE stage_metric_days (
     PRIMARY KEY (user_key, metric, date_key)
 ) WITHOUT ROWID;
 DROP TABLE stage_metric_slots;
-DELETE FROM fact_daily_metrics;
 DELETE FROM etl_watermarks WHERE source IN ('metrics', 'metrics.aggregate');
+-- The facts, emptied, are one tree now (WITHOUT ROWID): written a day at
+-- a time, a table and its key's index were two.
+DROP TABLE fact_daily_metrics;
+CREATE TABLE fact_daily_metrics (
+    user_key  TEXT NOT NULL,
+    date_key  INTEGER NOT NULL,
+    metric    TEXT NOT NULL,
+    sum_value REAL NOT NULL,
+    avg_value REAL NOT NULL,
+    min_value REAL NOT NULL,
+    max_value REAL NOT NULL,
+    count     INTEGER NOT NULL,
+    PRIMARY KEY (user_key, date_key, metric)
+) WITHOUT ROWID;
+CREATE INDEX fact_daily_metrics_metric_date ON fact_daily_metrics (metric, date_key);
 
 -- +goose Down
 CREATE TABLE stage_metric_slots (
@@ -27,5 +41,17 @@ CREATE TABLE stage_metric_slots (
     PRIMARY KEY (user_key, metric, date_key, slot_start)
 ) WITHOUT ROWID;
 DROP TABLE stage_metric_days;
-DELETE FROM fact_daily_metrics;
+DROP TABLE fact_daily_metrics;
+CREATE TABLE fact_daily_metrics (
+    user_key  TEXT NOT NULL,
+    date_key  INTEGER NOT NULL,
+    metric    TEXT NOT NULL,
+    sum_value REAL NOT NULL,
+    avg_value REAL NOT NULL,
+    min_value REAL NOT NULL,
+    max_value REAL NOT NULL,
+    count     INTEGER NOT NULL,
+    PRIMARY KEY (user_key, date_key, metric)
+);
+CREATE INDEX fact_daily_metrics_metric_date ON fact_daily_metrics (metric, date_key);
 DELETE FROM etl_watermarks WHERE source = 'metrics';
