@@ -7,7 +7,7 @@ import (
 
 // metricChangesSQL is the metric feed: slots in (changed_at, user_id,
 // metric, slot_start) order along activity_metric_slots_changed
-// (migrations/*/00017_activity_slot_changes.sql). %s is the keyset
+// (migrations/*/00017; 00020 made it cover the values). %s is the keyset
 // condition, written as WorkoutChanges' is — a range on the time plus a
 // filter on the rest of the key — so that both planners start the index
 // walk at the cursor and stop after limit rows. The filter compares the
