@@ -287,3 +287,31 @@ func indexDefs(t *testing.T, wh *database.DB) map[string]string {
 	}
 	return out
 }
+
+// Facts loaded before their user (the users feed behind the others) were
+// dated in UTC: when the user comes, in another zone, they are dated
+// again; a user who comes first has nothing to redate.
+func TestFactsLoadedBeforeTheirUserAreDatedInTheirZone(t *testing.T) {
+	t.Parallel()
+	eachWarehouse(t, func(t *testing.T, dialect string) {
+		src := newSources()
+		at := time.Date(2026, 11, 20, 21, 0, 0, 0, time.UTC) // the next day in Kolkata
+		end := at.Add(time.Hour)
+		src.workouts.put("w1", WorkoutChange{ID: "w1", UserID: "u1", WorkoutType: "yoga", StartTime: at, EndTime: &end,
+			Duration: 3600, Source: "manual", ChangedAt: at})
+		src.metrics.put(slotID("u1", "steps", at), MetricChange{UserID: "u1", Metric: "steps", SlotStart: at,
+			Sum: 100, Count: 1, Min: 100, Max: 100, ChangedAt: at})
+		now := func() time.Time { return at.Add(48 * time.Hour) }
+		wh := warehouse(t, dialect)
+		l, err := NewLoader(LoaderDeps{Warehouse: wh, Feeds: src.feeds(), PseudonymKey: testKey, Lag: -1, Now: now})
+		require.NoError(t, err)
+		_, err = l.Run(context.Background(), false)
+		require.NoError(t, err)
+		src.users.put("u1", UserChange{UserID: "u1", Role: "customer", Timezone: "Asia/Kolkata", SignupAt: at, ChangedAt: end})
+		_, err = l.Run(context.Background(), false)
+		require.NoError(t, err)
+		want := fullLoad(t, dialect, src.feeds(), now)
+		assert.Contains(t, want["fact_daily_metrics"][0], "20261121")
+		sameWarehouse(t, want, wh, "after the user came")
+	})
+}

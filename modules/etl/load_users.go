@@ -2,6 +2,7 @@ package etl
 
 import (
 	"maps"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -85,7 +86,8 @@ func (l *Loader) applyUsers(tx *gorm.DB, rows []UserChange, st *Stats) error {
 
 // movedZones are the users among keep whose time zone differs from the
 // one their facts were dated in: dim_user's, or UTC for a user not loaded
-// yet.
+// yet who has facts (loaded before their user: a rare race with the users
+// feed; a user's first load has none, and needs no redating).
 func movedZones(tx *gorm.DB, keep []dimUser) ([]dimUser, error) {
 	keys := make([]string, len(keep))
 	for i, u := range keep {
@@ -99,13 +101,35 @@ func movedZones(tx *gorm.DB, keep []dimUser) ([]dimUser, error) {
 	for _, u := range old {
 		was[u.UserKey] = u.Timezone
 	}
-	var moved []dimUser
+	var moved, unknown []dimUser
 	for _, u := range keep {
 		before, ok := was[u.UserKey]
-		if !ok {
-			before = "UTC"
+		switch {
+		case !ok && zoneOf(u.Timezone) != time.UTC:
+			unknown = append(unknown, u)
+		case ok && zoneOf(before) != zoneOf(u.Timezone):
+			moved = append(moved, u)
 		}
-		if zoneOf(before) != zoneOf(u.Timezone) {
+	}
+	if len(unknown) == 0 {
+		return moved, nil
+	}
+	keys = keys[:0]
+	for _, u := range unknown {
+		keys = append(keys, u.UserKey)
+	}
+	withFacts := map[string]bool{}
+	for _, t := range userTables {
+		var found []string
+		if err := tx.Table(t).Distinct("user_key").Where("user_key IN ?", keys).Pluck("user_key", &found).Error; err != nil {
+			return nil, err
+		}
+		for _, k := range found {
+			withFacts[k] = true
+		}
+	}
+	for _, u := range unknown {
+		if withFacts[u.UserKey] {
 			moved = append(moved, u)
 		}
 	}
