@@ -3,6 +3,8 @@ package activity
 import (
 	"context"
 	"fmt"
+
+	"github.com/fitloop/fitloop/platform/database"
 )
 
 // metricChangesSQL is the metric feed: slots in (changed_at, user_id,
@@ -13,18 +15,26 @@ import (
 // walk at the cursor and stop after limit rows. The filter compares the
 // key as a row value; text compares in byte order (SQLite's BINARY, the
 // columns' "C" collation on PostgreSQL), the order of the ids.
-const metricChangesSQL = `SELECT user_id, metric, slot_start, value_sum, value_count, value_min, value_max, changed_at
-FROM activity_metric_slots %s
+// changed_at is read as text on SQLite, and parsed by StoredTime: the
+// driver's own parse of a TIMESTAMP costs a full feed read seconds.
+const metricChangesSQL = `SELECT user_id, metric, slot_start, value_sum, value_count, value_min, value_max, %[2]s
+FROM activity_metric_slots %[1]s
 ORDER BY changed_at, user_id, metric, slot_start LIMIT ?`
 
-// The feed from the beginning, from an instant (a cursor without an id)
-// and after a slot's change.
-var (
-	metricChangesFrom  = fmt.Sprintf(metricChangesSQL, "")
-	metricChangesSince = fmt.Sprintf(metricChangesSQL, "WHERE changed_at >= ?")
-	metricChangesAfter = fmt.Sprintf(metricChangesSQL,
-		"WHERE changed_at >= ? AND (changed_at > ? OR (user_id, metric, slot_start) > (?, ?, ?))")
-)
+// metricFeedSQL is the feed's statements in a dialect: from the beginning,
+// from an instant (a cursor without an id) and after a slot's change.
+type metricFeedSQL struct{ from, since, after string }
+
+var metricFeeds = map[bool]metricFeedSQL{false: newMetricFeed("CAST(changed_at AS TEXT)"), true: newMetricFeed("changed_at")}
+
+func newMetricFeed(changedAt string) metricFeedSQL {
+	return metricFeedSQL{
+		from:  fmt.Sprintf(metricChangesSQL, "", changedAt),
+		since: fmt.Sprintf(metricChangesSQL, "WHERE changed_at >= ?", changedAt),
+		after: fmt.Sprintf(metricChangesSQL,
+			"WHERE changed_at >= ? AND (changed_at > ? OR (user_id, metric, slot_start) > (?, ?, ?))", changedAt),
+	}
+}
 
 // MetricChanges returns the slots stamped after the cursor, in feed order;
 // times compare as they are stored (see database.UTC).
@@ -35,27 +45,28 @@ func (s *SQLStore) MetricChanges(ctx context.Context, after ChangeCursor, limit 
 	}
 	var query string
 	var args []any
+	stmts := metricFeeds[isPostgres(s.db.Dialect())]
 	switch {
 	case f.all:
-		query, args = metricChangesFrom, []any{limit}
+		query, args = stmts.from, []any{limit}
 	case f.fromAt:
-		query, args = metricChangesSince, []any{f.at, limit}
+		query, args = stmts.since, []any{f.at, limit}
 	default:
-		query, args = metricChangesAfter, []any{f.at, f.at, f.userID, f.metric, f.start, limit}
+		query, args = stmts.after, []any{f.at, f.at, f.userID, f.metric, f.start, limit}
 	}
 	rows, err := s.db.Read(ctx).Raw(query, args...).Rows()
 	if err != nil {
 		return nil, translate("metric changes", err, nil)
 	}
 	defer rows.Close()
-	out := make([]MetricSlotChange, 0, min(limit, 256))
+	out := make([]MetricSlotChange, 0, limit) // a load reads full pages
 	for rows.Next() {
 		var c MetricSlotChange
 		var start int64
-		if err := rows.Scan(&c.UserID, &c.Metric, &start, &c.Sum, &c.Count, &c.Min, &c.Max, &c.ChangedAt); err != nil {
+		if err := rows.Scan(&c.UserID, &c.Metric, &start, &c.Sum, &c.Count, &c.Min, &c.Max, database.StoredTime{T: &c.ChangedAt}); err != nil {
 			return nil, translate("metric changes", err, nil)
 		}
-		c.SlotStart, c.ChangedAt = fromMicros(start), c.ChangedAt.UTC()
+		c.SlotStart = fromMicros(start)
 		out = append(out, c)
 	}
 	return out, translate("metric changes", rows.Err(), nil)

@@ -216,7 +216,7 @@ func BenchmarkStageWrite(b *testing.B) {
 // INSERT … ON CONFLICT a row, the statements sent together as a pgx batch
 // (one round trip; pgx prepares the statement once).
 func batchInsert(tx *gorm.DB, raw database.Raw, table string, cols, key []string, rows [][]any) error {
-	query := upsertSQL(true, table, cols, key, 1)
+	query := insertSQL(true, table, cols, 1, conflictClause(cols, key))
 	return raw(func(dc any) error {
 		var batch pgx.Batch
 		for _, r := range rows {

@@ -32,8 +32,17 @@ type preparer interface {
 // prepared statements, not gorm's CreateInBatches: the loader writes most
 // of its rows here, and reflection would cost more than the database.
 func upsert(tx *gorm.DB, table string, cols, key []string, rows [][]any) error {
+	return insert(tx, table, cols, rows, conflictClause(cols, key))
+}
+
+// insertNew writes the rows whose key is not in table yet.
+func insertNew(tx *gorm.DB, table string, cols, key []string, rows [][]any) error {
+	return insert(tx, table, cols, rows, conflictClause(key, key))
+}
+
+func insert(tx *gorm.DB, table string, cols []string, rows [][]any, clause string) error {
 	postgres := tx.Dialector.Name() == "postgres"
-	err := queryChunks(tx, rows, func(n int) string { return upsertSQL(postgres, table, cols, key, n) }, nil)
+	err := queryChunks(tx, rows, func(n int) string { return insertSQL(postgres, table, cols, n, clause) }, nil)
 	if err != nil {
 		return fmt.Errorf("etl: upsert into %s: %w", table, err)
 	}
@@ -137,12 +146,12 @@ func placeholders(b *strings.Builder, postgres bool, n int, wrap []string) {
 	}
 }
 
-// upsertSQL is the INSERT … ON CONFLICT of n rows.
-func upsertSQL(postgres bool, table string, cols, key []string, n int) string {
+// insertSQL is the INSERT of n rows, then clause (ON CONFLICT …).
+func insertSQL(postgres bool, table string, cols []string, n int, clause string) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
 	placeholders(&b, postgres, n, slices.Repeat([]string{"%s"}, len(cols)))
-	b.WriteString(conflictClause(cols, key))
+	b.WriteString(clause)
 	return b.String()
 }
 

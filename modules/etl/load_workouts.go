@@ -1,7 +1,6 @@
 package etl
 
 import (
-	"maps"
 	"slices"
 	"time"
 
@@ -165,9 +164,13 @@ func batchUsers(tx *gorm.DB, batch []string) (map[string]*time.Location, map[str
 
 // upsertDims adds the dates and workout types a batch refers to.
 func upsertDims(tx *gorm.DB, dates map[int]dimDate, types map[string]bool) error {
-	if len(dates) > 0 {
-		rows := slices.Collect(maps.Values(dates))
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+	if len(dates) > 0 { // most batches' dates are there: raw, not through gorm's reflection
+		rows := make([][]any, 0, len(dates))
+		for _, d := range dates {
+			rows = append(rows, []any{d.DateKey, d.Day, d.Year, d.Quarter, d.Month, d.IsoYear, d.IsoWeek, d.DayOfWeek, d.IsWeekend})
+		}
+		cols := []string{"date_key", "day", "year", "quarter", "month", "iso_year", "iso_week", "day_of_week", "is_weekend"}
+		if err := insertNew(tx, "dim_date", cols, cols[:1], rows); err != nil {
 			return err
 		}
 	}
