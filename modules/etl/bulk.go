@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
@@ -112,13 +113,43 @@ func scanRows(rows *sql.Rows, scan func(*sql.Rows) error) error {
 	return rows.Err()
 }
 
-// write upserts rows into table as upsert does; on PostgreSQL through
-// COPY (copyUpsert) unless the loader was told otherwise (noCopy).
-func (l *Loader) write(tx *gorm.DB, table string, cols, key []string, rows [][]any) error {
-	if raw := rawOf(tx); raw != nil && !l.noCopy {
-		return copyUpsert(tx, raw, table, cols, key, rows)
+// write upserts rows into table as upsert does: added are rows known to
+// be new (their keys are not in the table), changed the others. On
+// PostgreSQL (unless noCopy) through COPY: added straight into the table
+// (copyInto), changed through a temporary table (copyUpsert).
+func (l *Loader) write(tx *gorm.DB, table string, cols, key []string, added, changed [][]any) error {
+	raw := rawOf(tx)
+	if raw == nil || l.noCopy {
+		return upsert(tx, table, cols, key, append(added, changed...))
 	}
-	return upsert(tx, table, cols, key, rows)
+	if err := copyInto(tx, raw, table, cols, key, added); err != nil {
+		return err
+	}
+	return copyUpsert(tx, raw, table, cols, key, changed)
+}
+
+// copyInto writes rows into table with PostgreSQL's COPY straight into it,
+// the fastest way in. Should a row's key be there after all (the COPY
+// fails on the unique index), it takes the COPY back and upserts them
+// with copyUpsert.
+func copyInto(tx *gorm.DB, raw database.Raw, table string, cols, key []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := tx.Exec("SAVEPOINT etl_copy").Error; err != nil {
+		return fmt.Errorf("etl: copy into %s: %w", table, err)
+	}
+	err := copyRows(tx, raw, table, cols, rows)
+	if err == nil {
+		return tx.Exec("RELEASE SAVEPOINT etl_copy").Error
+	}
+	if pg := (*pgconn.PgError)(nil); !errors.As(err, &pg) || pg.Code != "23505" { // unique_violation
+		return fmt.Errorf("etl: copy into %s: %w", table, err)
+	}
+	if err := tx.Exec("ROLLBACK TO SAVEPOINT etl_copy").Error; err != nil {
+		return fmt.Errorf("etl: copy into %s: %w", table, err)
+	}
+	return copyUpsert(tx, raw, table, cols, key, rows)
 }
 
 // placeholders writes n tuples of the given placeholders ("?" or, on

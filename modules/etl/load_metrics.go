@@ -66,7 +66,7 @@ func (l *Loader) applyMetrics(tx *gorm.DB, rows []MetricChange, st *Stats) error
 	if err := upsertDims(tx, dates, nil); err != nil {
 		return err
 	}
-	if err := l.writeDays(tx, days, st); err != nil {
+	if err := l.writeDays(tx, days, staged, st); err != nil {
 		return err
 	}
 	dirty := map[string]int{}
@@ -122,25 +122,29 @@ WHERE s.user_key = d.column1 AND s.metric = d.column2 AND s.date_key BETWEEN d.c
 // writeDays writes days' slots (sorted, each start once) into the stage
 // and their facts into fact_daily_metrics, in key order: a batch's rows go
 // to neighbouring pages of the indexes, not all over them (the feed's
-// order is by time, users interleaved).
-func (l *Loader) writeDays(tx *gorm.DB, days map[userDay][]slot, st *Stats) error {
+// order is by time, users interleaved). The days in staged have rows in
+// both; the others have none.
+func (l *Loader) writeDays(tx *gorm.DB, days, staged map[userDay][]slot, st *Stats) error {
 	order := slices.SortedFunc(maps.Keys(days), func(a, b userDay) int {
 		return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.metric, b.metric), cmp.Compare(a.date, b.date))
 	})
-	stage := make([][]any, len(order))
-	facts := make([][]any, len(order))
-	for i, d := range order {
-		stage[i] = []any{d.key, d.metric, d.date, encodeSlots(days[d])}
-		facts[i] = dayFact(d, days[d])
+	var stage, facts [2][][]any // added, changed
+	for _, d := range order {
+		i := 0
+		if _, ok := staged[d]; ok {
+			i = 1
+		}
+		stage[i] = append(stage[i], []any{d.key, d.metric, d.date, encodeSlots(days[d])})
+		facts[i] = append(facts[i], dayFact(d, days[d]))
 	}
-	if err := l.write(tx, "stage_metric_days", stageCols, stageKey, stage); err != nil {
+	if err := l.write(tx, "stage_metric_days", stageCols, stageKey, stage[0], stage[1]); err != nil {
 		return err
 	}
-	if err := l.write(tx, "fact_daily_metrics", dailyCols, dailyKey, facts); err != nil {
+	if err := l.write(tx, "fact_daily_metrics", dailyCols, dailyKey, facts[0], facts[1]); err != nil {
 		return err
 	}
-	st.table("stage_metric_days").Written += len(stage)
-	st.table("fact_daily_metrics").Written += len(facts)
+	st.table("stage_metric_days").Written += len(order)
+	st.table("fact_daily_metrics").Written += len(order)
 	return nil
 }
 
@@ -181,7 +185,7 @@ func (l *Loader) redateMetrics(tx *gorm.DB, key string, loc *time.Location, st *
 	if err := upsertDims(tx, dates, nil); err != nil {
 		return err
 	}
-	return l.writeDays(tx, days, st)
+	return l.writeDays(tx, days, nil, st) // the user's days were all deleted
 }
 
 // markDirty queues users' goals for new snapshots (snapshotGoals) from the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/fitloop/fitloop/migrations"
 	"github.com/fitloop/fitloop/platform/config"
@@ -313,5 +314,31 @@ func TestFactsLoadedBeforeTheirUserAreDatedInTheirZone(t *testing.T) {
 		want := fullLoad(t, dialect, src.feeds(), now)
 		assert.Contains(t, want["fact_daily_metrics"][0], "20261121")
 		sameWarehouse(t, want, wh, "after the user came")
+	})
+}
+
+// Rows written as new that are there after all are upserted (on
+// PostgreSQL the COPY straight into the table fails on the key and is
+// taken back).
+func TestRowsThoughtNewThatAreThereAreUpserted(t *testing.T) {
+	t.Parallel()
+	eachWarehouse(t, func(t *testing.T, dialect string) {
+		wh := warehouse(t, dialect)
+		l := loader(t, wh, newSources(), 0)
+		write := func(rows ...[]any) {
+			require.NoError(t, l.tx(context.Background(), func(tx *gorm.DB) error {
+				return l.write(tx, "stage_metric_days", stageCols, stageKey, rows, nil)
+			}))
+		}
+		write([]any{"k1", "steps", 20261120, []byte{1}})
+		write([]any{"k1", "steps", 20261120, []byte{2}}, []any{"k1", "steps", 20261121, []byte{3}})
+		var got []struct {
+			DateKey int
+			Slots   []byte
+		}
+		require.NoError(t, wh.Read(context.Background()).Table("stage_metric_days").Order("date_key").Find(&got).Error)
+		require.Len(t, got, 2)
+		assert.Equal(t, []byte{2}, got[0].Slots)
+		assert.Equal(t, []byte{3}, got[1].Slots)
 	})
 }
