@@ -134,7 +134,7 @@ func (l *Loader) Run(ctx context.Context, full bool) (*Stats, error) {
 		func() error { return pump(ctx, l, st, SourceUsers, l.feeds.Users, l.applyUsers) },
 		func() error { return pump(ctx, l, st, SourceGoals, l.feeds.Goals, l.applyGoals) },
 		func() error { return pump(ctx, l, st, SourceWorkouts, l.feeds.Workouts, l.applyWorkouts) },
-		func() error { return l.loadMetrics(ctx, st) },
+		func() error { return pump(ctx, l, st, SourceMetrics, l.feeds.Metrics, l.applyMetrics) },
 		func() error { return pump(ctx, l, st, SourceSessions, l.feeds.Sessions, l.applySessions) },
 		func() error { return l.buildIndexes(ctx) },
 		func() error { return l.snapshotGoals(ctx, st) },
@@ -183,8 +183,12 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string, fetch
 		}
 	}
 	began := l.now().UTC() // this load's first read of the feed
-	// The next page is read while this one is written: the source and the
-	// warehouse work at once.
+	// Unpaced (fitloop etl run), the next page is read while this one is
+	// written: the source and the warehouse work at once. Paced (in the
+	// server), the load reads and writes in turn, so that it never takes
+	// both cores of a small machine from the API, and the pause after a
+	// batch counts the read of the next page too.
+	prefetch := l.pace <= 0
 	type page struct {
 		rows []T
 		last Cursor
@@ -192,10 +196,15 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string, fetch
 	}
 	read := func(from Cursor) <-chan page {
 		ch := make(chan page, 1) // a page read for a load that failed is dropped
-		go func() {
+		fetchPage := func() {
 			rows, last, err := fetch(ctx, from, l.batch)
 			ch <- page{rows, last, err}
-		}()
+		}
+		if !prefetch {
+			fetchPage()
+			return ch
+		}
+		go fetchPage()
 		return ch
 	}
 	next := read(from)
@@ -214,11 +223,12 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string, fetch
 		if len(rows) == 0 {
 			break
 		}
-		if len(rows) == l.batch {
+		more := len(rows) == l.batch
+		if more && prefetch {
 			next = read(last)
 		}
 		err := l.paced(ctx, func() error {
-			return l.tx(ctx, func(tx *gorm.DB) error {
+			err := l.tx(ctx, func(tx *gorm.DB) error {
 				if err := apply(tx, rows, st); err != nil {
 					return err
 				}
@@ -233,6 +243,10 @@ func pump[T any](ctx context.Context, l *Loader, st *Stats, source string, fetch
 				return tx.Clauses(clause.OnConflict{UpdateAll: true}).
 					Create(&watermarkRow{Source: source, ChangedAt: last.At.UTC(), ID: last.ID, UpdatedAt: began}).Error
 			})
+			if err == nil && more && !prefetch {
+				next = read(last)
+			}
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("etl: load %s: %w", source, err)

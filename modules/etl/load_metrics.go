@@ -2,7 +2,6 @@ package etl
 
 import (
 	"cmp"
-	"context"
 	"database/sql"
 	"maps"
 	"slices"
@@ -23,11 +22,6 @@ var (
 type userDay struct {
 	key, metric string
 	date        int
-}
-
-// loadMetrics moves the metrics feed (applyMetrics).
-func (l *Loader) loadMetrics(ctx context.Context, st *Stats) error {
-	return pump(ctx, l, st, SourceMetrics, l.feeds.Metrics, l.applyMetrics)
 }
 
 // applyMetrics lays the changed 15-minute rollups over their days' staged
