@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
@@ -156,9 +157,10 @@ func benchWarehouse(b *testing.B, dialect string) *database.DB {
 // 3 metrics, 6 rollups a day) into an empty stage, 1,000 days a
 // transaction (about what a feed batch of 5,000 rollups touches): the
 // loader's ways — batched multi-row INSERTs (64 rows a statement,
-// prepared once a transaction) and, on PostgreSQL, COPY into a temporary
-// table moved with one INSERT … SELECT … ON CONFLICT a batch — against
-// plain COPY into the table and a pgx batch of one INSERT a row.
+// prepared once a transaction) and, on PostgreSQL, COPY straight into the
+// table (rows known to be new) or into a temporary table moved with one
+// INSERT … SELECT … ON CONFLICT a batch (the others) — against a pgx
+// batch of one INSERT a row and gorm's CreateInBatches.
 // CI=true go test -tags libsqlite3 -run '^$' -bench StageWrite -benchtime 3x ./modules/etl
 func BenchmarkStageWrite(b *testing.B) {
 	var rows [][]any
@@ -177,15 +179,12 @@ func BenchmarkStageWrite(b *testing.B) {
 		}
 	}
 	type writer func(*gorm.DB, database.Raw, string, []string, []string, [][]any) error
-	copyPlain := func(tx *gorm.DB, raw database.Raw, table string, cols, _ []string, rows [][]any) error {
-		return copyRows(tx, raw, table, cols, rows)
-	}
 	for _, c := range []struct {
 		name, dialect string
 		write         writer
 	}{{"sqlite/insert", database.SQLite, nil}, {"postgres/insert", database.Postgres, nil},
-		{"postgres/insert_pgx_batch", database.Postgres, batchInsert},
-		{"postgres/copy_upsert", database.Postgres, copyUpsert}, {"postgres/copy", database.Postgres, copyPlain}} {
+		{"postgres/insert_pgx_batch", database.Postgres, batchInsert}, {"postgres/insert_gorm", database.Postgres, gormInsert},
+		{"postgres/copy_upsert", database.Postgres, copyUpsert}, {"postgres/copy", database.Postgres, copyInto}} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
@@ -210,6 +209,26 @@ func BenchmarkStageWrite(b *testing.B) {
 			b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// stagedDay is a stage_metric_days row for gormInsert.
+type stagedDay struct {
+	UserKey, Metric string
+	DateKey         int
+	Slots           []byte
+}
+
+func (stagedDay) TableName() string { return "stage_metric_days" }
+
+// gormInsert is the usual batched INSERT in Go, for comparison (the
+// loader's first version wrote so): gorm's CreateInBatches with an ON
+// CONFLICT clause, statements of 100 rows built by reflection.
+func gormInsert(tx *gorm.DB, _ database.Raw, _ string, _, _ []string, rows [][]any) error {
+	days := make([]stagedDay, len(rows))
+	for i, r := range rows {
+		days[i] = stagedDay{r[0].(string), r[1].(string), r[2].(int), r[3].([]byte)}
+	}
+	return tx.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(days, 100).Error
 }
 
 // batchInsert is the other usual way into PostgreSQL, for comparison: one
