@@ -41,11 +41,12 @@ type Deps struct {
 	Metrics prometheus.Registerer // the warehouse breaker's metrics; nil: none
 }
 
-// serverPace is how long a load in the server pauses after each batch, in
-// times the batch took: on a small machine a load at full speed starves
-// the API (p99 of a workout list ×15 on 2 cores; with a pause as long as
-// each batch, ×2.4 at worst; see docs/BENCHMARKS.md).
-const serverPace = 2
+// serverPace is how long a load in the server pauses after each batch (and
+// the read of the next page), in times they took: on a small machine a
+// load at full speed starves the API (p99 of a workout list ×15 on 2
+// cores). Reading and writing in turn, paced 3, a full load keeps it
+// within ×1.8 of idle (2: ×2.1 at worst; docs/BENCHMARKS.md).
+const serverPace = 3
 
 // Breaker settings: the warehouse is called a few times a load (and by
 // the analytics routes), so few failures open it.
