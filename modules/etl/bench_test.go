@@ -213,9 +213,10 @@ func BenchmarkStageWrite(b *testing.B) {
 
 // stagedDay is a stage_metric_days row for gormInsert.
 type stagedDay struct {
-	UserKey, Metric string
-	DateKey         int
-	Slots           []byte
+	UserKey string `gorm:"primaryKey"`
+	Metric  string `gorm:"primaryKey"`
+	DateKey int    `gorm:"primaryKey"`
+	Slots   []byte
 }
 
 func (stagedDay) TableName() string { return "stage_metric_days" }
