@@ -45,7 +45,7 @@ func insert(tx *gorm.DB, table string, cols []string, rows [][]any, clause strin
 	postgres := tx.Dialector.Name() == "postgres"
 	err := queryChunks(tx, rows, func(n int) string { return insertSQL(postgres, table, cols, n, clause) }, nil)
 	if err != nil {
-		return fmt.Errorf("etl: upsert into %s: %w", table, err)
+		return fmt.Errorf("etl: write into %s: %w", table, err)
 	}
 	return nil
 }
