@@ -326,14 +326,8 @@ func (l *Loader) tx(ctx context.Context, fn func(*gorm.DB) error) error {
 // available reports whether the warehouse's breaker lets calls through.
 func (l *Loader) available() bool { return l.breaker == nil || l.breaker.State() != breaker.StateOpen }
 
-// watermark returns how far source has been loaded (zero: not yet).
-func (l *Loader) watermark(ctx context.Context, source string) (Cursor, error) {
-	mark, _, err := l.readMark(ctx, source)
-	return mark, err
-}
-
-// readMark is watermark, and when the load that moved it last began
-// reading the feed.
+// readMark returns how far source has been loaded (zero: not yet), and
+// when the load that moved it last began reading the feed.
 func (l *Loader) readMark(ctx context.Context, source string) (Cursor, time.Time, error) {
 	var w watermarkRow
 	err := l.guard(ctx, func(ctx context.Context) error {
