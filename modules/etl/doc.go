@@ -46,6 +46,13 @@
 // These are what the property test checks: any mix of changes and runs
 // (some failing midway) equals a full load into a fresh warehouse.
 //
+// Speed. A first or full load builds the facts' secondary indexes after
+// the feeds (indexes.go); on PostgreSQL, rows known to be new go in with
+// COPY. `fitloop etl run` reads a feed's next page while it writes the
+// current one; a load in the server reads and writes in turn and pauses
+// after each batch (serverPace), so that it never takes a small machine's
+// cores from the API. Figures: docs/BENCHMARKS.md.
+//
 // Runs. Runner records every load in etl_runs (operational database, so
 // runs can be listed while the warehouse is down): trigger, full or not,
 // status, rows read and written per table, the watermarks reached, the
