@@ -311,12 +311,21 @@ func (l *Loader) guard(ctx context.Context, fn func(context.Context) error) erro
 	return err
 }
 
-// tx is one guarded warehouse transaction.
+// tx is one guarded warehouse transaction. On PostgreSQL it commits
+// without waiting for the WAL to reach the disk (synchronous_commit off,
+// for this transaction only): a crash of the server loses at most the last
+// batches, their watermarks with them, and the next load writes them again
+// — as on SQLite, whose warehouse runs with synchronous=NORMAL. A load
+// commits a transaction a batch; waiting for a flush each time would bound
+// it by the disk.
 func (l *Loader) tx(ctx context.Context, fn func(*gorm.DB) error) error {
 	return l.guard(ctx, func(ctx context.Context) error {
 		return l.wh.TxRaw(ctx, func(tx *gorm.DB, raw database.Raw) error {
-			if l.wh.Dialect() == database.Postgres { // for copyUpsert
-				tx = tx.WithContext(context.WithValue(tx.Statement.Context, rawKey{}, raw))
+			if l.wh.Dialect() == database.Postgres {
+				if err := tx.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
+					return err
+				}
+				tx = tx.WithContext(context.WithValue(tx.Statement.Context, rawKey{}, raw)) // for copyRows
 			}
 			return fn(tx)
 		})

@@ -18,6 +18,7 @@ import (
 	"github.com/fitloop/fitloop/platform/config"
 	"github.com/fitloop/fitloop/platform/database"
 	"github.com/fitloop/fitloop/platform/database/dbtest"
+	"github.com/fitloop/fitloop/platform/testkit"
 )
 
 var testKey = []byte("0123456789abcdef-test-pseudonyms")
@@ -341,4 +342,39 @@ func TestRowsThoughtNewThatAreThereAreUpserted(t *testing.T) {
 		assert.Equal(t, []byte{2}, got[0].Slots)
 		assert.Equal(t, []byte{3}, got[1].Slots)
 	})
+}
+
+// A load's transactions on PostgreSQL do not wait for the WAL flush, even
+// where the server's default is to wait.
+func TestLoadsOnPostgreSQLCommitWithoutWaitingForTheDisk(t *testing.T) {
+	t.Parallel()
+	dsn := testkit.Postgres(t)
+	cfg := config.Default().Database
+	cfg.Driver, cfg.DSN = database.Postgres, dsn
+	open := func() *database.DB {
+		db, err := database.Open(cfg, t.TempDir(), slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = db.Close() })
+		return db
+	}
+	admin := open()
+	require.NoError(t, admin.Tx(context.Background(), func(tx *gorm.DB) error {
+		return tx.Exec(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = on', current_database()); END $$`).Error
+	}))
+	wh := open() // its connections start with the database's setting
+	fsys, err := Migrations(database.Postgres)
+	require.NoError(t, err)
+	_, err = wh.MigrateTable(context.Background(), fsys, migrationsTable)
+	require.NoError(t, err)
+	setting := func(db *gorm.DB) string {
+		var v string
+		require.NoError(t, db.Raw("SHOW synchronous_commit").Scan(&v).Error)
+		return v
+	}
+	assert.Equal(t, "on", setting(wh.Read(context.Background())), "the server's default here")
+	l := loader(t, wh, newSources(), 0)
+	require.NoError(t, l.tx(context.Background(), func(tx *gorm.DB) error {
+		assert.Equal(t, "off", setting(tx))
+		return nil
+	}))
 }
