@@ -47,8 +47,8 @@
 // (some failing midway) equals a full load into a fresh warehouse.
 //
 // Speed. A first or full load builds the facts' secondary indexes after
-// the feeds (indexes.go); on PostgreSQL, rows known to be new go in with
-// COPY. `fitloop etl run` reads a feed's next page while it writes the
+// the feeds (indexes.go); on PostgreSQL, the staged days and their facts
+// go in with COPY (straight into the table when known to be new). `fitloop etl run` reads a feed's next page while it writes the
 // current one; a load in the server reads and writes in turn and pauses
 // after each batch (serverPace), so that it never takes a small machine's
 // cores from the API. Figures: docs/BENCHMARKS.md.
@@ -57,7 +57,8 @@
 // runs can be listed while the warehouse is down): trigger, full or not,
 // status, rows read and written per table, the watermarks reached, the
 // error. A unique index lets one load run at a time across replicas; a run
-// older than DefaultMaxRun is taken for abandoned by the next one.
+// stops after maxRun (etl.max_run, DefaultMaxRun), and one still running a
+// minute later is taken for abandoned by the next one.
 //
 // Wiring (module.go): New opens the warehouse (the pseudonym key from
 // etl.pseudonym_key or generated once into the data directory), Load is the

@@ -25,26 +25,26 @@ var deferredIndexes = []factIndex{
 
 // dropIndexesOfEmptyFacts drops the deferred indexes of the fact tables
 // that are empty. The others are created if missing: a load cut short
-// before buildIndexes leaves its tables without them.
+// before buildIndexes leaves its tables without them. One transaction an
+// index, so that a load never holds two tables' locks at once (an
+// analytics query reading both could deadlock with it on PostgreSQL).
 func (l *Loader) dropIndexesOfEmptyFacts(ctx context.Context) error {
-	return l.tx(ctx, func(tx *gorm.DB) error {
-		for _, ix := range deferredIndexes {
+	for _, ix := range deferredIndexes {
+		err := l.tx(ctx, func(tx *gorm.DB) error {
 			var found []int
 			if err := tx.Raw("SELECT 1 FROM " + ix.table + " LIMIT 1").Scan(&found).Error; err != nil {
 				return err
 			}
 			if len(found) > 0 {
-				if err := tx.Exec(ix.create()).Error; err != nil {
-					return err
-				}
-				continue
+				return tx.Exec(ix.create()).Error
 			}
-			if err := tx.Exec("DROP INDEX IF EXISTS " + ix.name).Error; err != nil {
-				return err
-			}
+			return tx.Exec("DROP INDEX IF EXISTS " + ix.name).Error
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // buildIndexes creates the deferred indexes that are missing, each in a

@@ -45,7 +45,7 @@ type Deps struct {
 // the read of the next page), in times they took: on a small machine a
 // load at full speed starves the API (p99 of a workout list ×15 on 2
 // cores). Reading and writing in turn, paced 3, a full load keeps it
-// within ×1.8 of idle (2: ×2.1 at worst; docs/BENCHMARKS.md).
+// within ×1.9 of idle (2: ×2.1 at worst; docs/BENCHMARKS.md).
 const serverPace = 3
 
 // Breaker settings: the warehouse is called a few times a load (and by

@@ -27,9 +27,15 @@ const (
 	TriggerAdmin = "admin"
 	TriggerCLI   = "cli"
 
-	// DefaultMaxRun is how long a run may take before another replica
-	// takes it for abandoned (its replica stopped mid-run).
+	// DefaultMaxRun is how long a run may take: it stops then (the next
+	// one carries on from its watermarks), and a run still recorded as
+	// running abandonGrace later is taken for abandoned (its replica
+	// stopped mid-run).
 	DefaultMaxRun = time.Hour
+	// abandonGrace covers replicas' clocks and a batch committing as its
+	// load stops: two loads never write at once (a batch merges a day's
+	// staged rollups and writes the day back whole).
+	abandonGrace = time.Minute
 )
 
 // ErrRunning is a load asked for while another one runs.
@@ -140,13 +146,13 @@ func (r *Runner) Close() error {
 }
 
 // start records a running load, taking for abandoned a running one older
-// than maxRun.
+// than maxRun and abandonGrace.
 func (r *Runner) start(ctx context.Context, trigger string, full bool) (*runRow, error) {
 	now := r.now().UTC()
 	row := &runRow{ID: uuid.Must(uuid.NewV7()).String(), Trigger: trigger, FullLoad: full, Status: StatusRunning,
 		StartedAt: now, Stats: "{}", Replica: r.replica}
 	err := r.db.Tx(ctx, func(tx *gorm.DB) error {
-		err := tx.Model(&runRow{}).Where("status = ? AND started_at < ?", StatusRunning, now.Add(-r.maxRun)).
+		err := tx.Model(&runRow{}).Where("status = ? AND started_at < ?", StatusRunning, now.Add(-r.maxRun-abandonGrace)).
 			Updates(map[string]any{"status": StatusAbandoned, "finished_at": now,
 				"error": "its replica stopped before it finished"}).Error
 		if err != nil {
@@ -163,9 +169,15 @@ func (r *Runner) start(ctx context.Context, trigger string, full bool) (*runRow,
 	return row, nil
 }
 
-// execute loads and records the outcome of a started run.
+// execute loads, for maxRun at most, and records the outcome of a started
+// run.
 func (r *Runner) execute(ctx context.Context, row *runRow) (*Run, error) {
-	stats, loadErr := r.loader.Run(ctx, row.FullLoad)
+	loadCtx, cancel := context.WithTimeout(ctx, r.maxRun)
+	defer cancel()
+	stats, loadErr := r.loader.Run(loadCtx, row.FullLoad)
+	if errors.Is(loadErr, context.DeadlineExceeded) && ctx.Err() == nil {
+		loadErr = fmt.Errorf("etl: the load stopped after etl.max_run (%s); the next one carries on: %w", r.maxRun, loadErr)
+	}
 	doc, err := json.Marshal(stats)
 	if err != nil {
 		return nil, errors.Join(loadErr, err)

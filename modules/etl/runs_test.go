@@ -3,6 +3,7 @@ package etl
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"testing"
 	"time"
 
@@ -106,4 +107,31 @@ func TestTheWarehouseBreaker(t *testing.T) {
 	runs, err := r.Runs(ctx, "", 10)
 	require.NoError(t, err)
 	assert.Len(t, runs, 3, "every slot is on record")
+}
+
+// A load stops after maxRun, recorded as failed; the next run carries on.
+func TestALoadStopsAfterMaxRun(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	src := newSources()
+	at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		id := "u" + strconv.Itoa(i)
+		src.users.put(id, UserChange{UserID: id, Role: "customer", Timezone: "UTC", SignupAt: at, ChangedAt: at.Add(time.Duration(i) * time.Second)})
+	}
+	// Paced without end after its first batch: only maxRun stops it.
+	l, err := NewLoader(LoaderDeps{Warehouse: warehouse(t, database.SQLite), Feeds: src.feeds(), PseudonymKey: testKey,
+		Batch: 2, Lag: -1, Pace: 1e9})
+	require.NoError(t, err)
+	r := NewRunner(db, l, "replica-a", 2*time.Second, slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { _ = r.Close() })
+	run, err := r.Run(context.Background(), TriggerCLI, false)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, StatusFailed, run.Status)
+	assert.Contains(t, run.Error, "etl.max_run")
+	assert.Equal(t, Counts{Read: 2, Written: 2}, *run.Stats.Tables["dim_user"], "the first batch")
+	l.pace = 0
+	next, err := r.Run(context.Background(), TriggerCLI, false)
+	require.NoError(t, err)
+	assert.Equal(t, Counts{Read: 1, Written: 1}, *next.Stats.Tables["dim_user"], "the rest")
 }
