@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
@@ -143,7 +142,7 @@ func copyInto(tx *gorm.DB, raw database.Raw, table string, cols, key []string, r
 	if err == nil {
 		return tx.Exec("RELEASE SAVEPOINT etl_copy").Error
 	}
-	if pg := (*pgconn.PgError)(nil); !errors.As(err, &pg) || pg.Code != "23505" { // unique_violation
+	if !database.IsUniqueViolation(err) {
 		return fmt.Errorf("etl: copy into %s: %w", table, err)
 	}
 	if err := tx.Exec("ROLLBACK TO SAVEPOINT etl_copy").Error; err != nil {

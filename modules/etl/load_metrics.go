@@ -106,7 +106,7 @@ WHERE s.user_key = d.column1 AND s.metric = d.column2 AND s.date_key BETWEEN d.c
 		if _, ok := days[d]; !ok {
 			return nil
 		}
-		slots, err := decodeSlots(nil, blob)
+		slots, err := decodeSlots(blob)
 		out[d] = slots
 		return err
 	})
@@ -162,7 +162,7 @@ func (l *Loader) redateMetrics(tx *gorm.DB, key string, loc *time.Location, st *
 	days := map[userDay][]slot{}
 	dates := map[int]dimDate{}
 	for _, s := range staged {
-		slots, err := decodeSlots(nil, s.Slots)
+		slots, err := decodeSlots(s.Slots)
 		if err != nil {
 			return err
 		}

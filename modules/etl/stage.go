@@ -46,8 +46,9 @@ func encodeSlots(slots []slot) []byte {
 
 var errBadSlots = errors.New("etl: a staged day's slots are damaged")
 
-// decodeSlots unpacks what encodeSlots packed, appending to out.
-func decodeSlots(out []slot, b []byte) ([]slot, error) {
+// decodeSlots unpacks what encodeSlots packed.
+func decodeSlots(b []byte) ([]slot, error) {
+	var out []slot
 	var prev int64
 	for len(b) > 0 {
 		delta, n := binary.Varint(b)
@@ -80,7 +81,8 @@ func decodeSlots(out []slot, b []byte) ([]slot, error) {
 // mergeSlots is a day's staged slots with changed ones laid over them:
 // a changed slot replaces the staged one that starts at the same time
 // (and the last of two changes of one slot wins). Both may be in any
-// order; the result is sorted by start.
+// order; the result is sorted by start, in staged's array when it has
+// room.
 func mergeSlots(staged, changed []slot) []slot {
 	all := append(staged, changed...)
 	// A stable sort keeps, among slots of one start, the staged one first

@@ -23,12 +23,12 @@ func TestStagedSlotsRoundTrip(t *testing.T) {
 			slots = append(slots, s)
 		}
 		b := encodeSlots(slots)
-		got, err := decodeSlots(nil, b)
+		got, err := decodeSlots(b)
 		require.NoError(t, err)
 		require.Equal(t, len(slots), len(got))
 		if len(slots) > 0 {
 			assert.Equal(t, slots, got)
-			_, err = decodeSlots(nil, b[:len(b)-1])
+			_, err = decodeSlots(b[:len(b)-1])
 			assert.ErrorIs(t, err, errBadSlots, "cut short")
 		}
 	}

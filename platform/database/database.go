@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 )
 
@@ -135,9 +136,16 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// IsUniqueViolation reports whether err is a unique-constraint failure
-// (gorm.ErrDuplicatedKey, with TranslateError on).
-func IsUniqueViolation(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }
+// IsUniqueViolation reports whether err is a unique-constraint failure:
+// gorm.ErrDuplicatedKey (gorm translates its own calls' errors), or
+// PostgreSQL's unique_violation from a raw connection (TxRaw: COPY).
+func IsUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	return errors.Is(err, gorm.ErrDuplicatedKey) || errors.As(err, &pg) && pg.Code == pgUniqueViolation
+}
+
+// pgUniqueViolation is PostgreSQL's SQLSTATE unique_violation.
+const pgUniqueViolation = "23505"
 
 // IsNotFound reports whether err is gorm's record-not-found.
 func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

@@ -63,6 +63,8 @@ func TestTxRaw(t *testing.T) {
 		})
 		require.ErrorIs(t, err, boom)
 		assert.Equal(t, []int{1, 2, 3}, scratchIDs(t, db), "both rolled back")
+		err = db.TxRaw(ctx, func(tx *gorm.DB, raw database.Raw) error { return copyRows(raw, 3) })
+		assert.True(t, database.IsUniqueViolation(err), "a raw COPY's duplicate key: %v", err)
 		err = db.TxRaw(ctx, func(tx *gorm.DB, raw database.Raw) error { panic("in a write") })
 		assert.ErrorContains(t, err, "panicked")
 	})
